@@ -1,0 +1,3 @@
+from maelstrom.cli import main
+
+main()
