@@ -1,0 +1,585 @@
+"""A sans-IO Raft core for one group: Figure 2 of the Raft paper, plus PreVote and CheckQuorum
+(thesis 9.6), ReadIndex (thesis 6.4), fast backtracking, batching and pipelining.
+
+Rules of this module:
+- No IO, no clock, no global randomness. Time arrives as the `now` argument of every call; the
+  only randomness is the `rng` the caller passes (election timeouts).
+- Inputs: `step(now, src, body)` for a message from a peer, `tick(now)` when `next_deadline()`
+  is due, `propose(now, data)` and `read_index(now, ctx)` from the local state machine.
+- Outputs collect until the caller takes them, in this order of handling:
+  `take_messages()` (send), `take_committed()` (apply), `take_read_states()` (serve once
+  applied >= index). Nothing is persisted: Maelstrom never restarts a node (docs/node.md).
+- `step` first settles the term (what every role does alike), then hands the message to the
+  role's own step function; only the `become_*` methods change role.
+- Entry data and read contexts are opaque JSON values; `None` data is the leader's no-op.
+
+Wire messages (bodies; every one carries `group` and `term`):
+  raft_prevote / raft_vote        {last_index, last_term}        (prevote term = candidate's term + 1)
+  raft_prevote_ok / raft_vote_ok  {granted}
+  raft_append      {prev_index, prev_term, entries: [[term, data]...], commit, seq, reads?}
+  raft_append_ack  {seq, success, match | reject, hint_index, hint_term, props?, reads?}
+  raft_forward     {props?, reads?}                               (follower -> leader)
+`reads` on raft_append are confirmed [ctx, index] pairs; on the ack/forward, contexts to confirm.
+`props` are proposals forwarded to the leader.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable
+
+from node.raft import quorum
+from node.raft.log import RaftLog
+from node.raft.progress import PROBE, REPLICATE, Progress
+from node.raft.read_index import ReadIndexQueue
+from node.raft.timing import DEFAULT, Timing
+
+__all__ = ["RaftCore", "FOLLOWER", "PRE_CANDIDATE", "CANDIDATE", "LEADER", "MESSAGE_TYPES"]
+
+FOLLOWER = "follower"
+PRE_CANDIDATE = "pre-candidate"
+CANDIDATE = "candidate"
+LEADER = "leader"
+
+MESSAGE_TYPES = frozenset({
+    "raft_prevote", "raft_prevote_ok", "raft_vote", "raft_vote_ok",
+    "raft_append", "raft_append_ack", "raft_forward",
+})
+
+_INF = float("inf")
+
+
+class RaftCore:
+    """One member of one Raft group. Instantiate once per group a node belongs to."""
+
+    def __init__(self, *, group: Any, node_id: str, voters: list[str], rng: random.Random,
+                 now: float, timing: Timing = DEFAULT,
+                 log: Callable[[dict], None] | None = None) -> None:
+        self.group = group
+        self.id = node_id
+        self.voters = sorted(set(voters) | {node_id})
+        self.peers = [v for v in self.voters if v != node_id]
+        self._peer_set = frozenset(self.peers)
+        self.timing = timing
+        self._rng = rng
+        self._log_event = log
+
+        # Figure 2 state (volatile here: see the module docstring).
+        self.term = 0
+        self.voted_for: str | None = None
+        self.log = RaftLog()
+        self.commit = 0
+        # Invariant: applied <= commit.
+        self.applied = 0
+
+        self.role = FOLLOWER
+        self.lead: str | None = None
+        self._election_deadline = _INF
+        self._last_leader_contact = -_INF
+        self._votes: dict[str, bool] = {}
+
+        # Leader state.
+        self._progress: dict[str, Progress] = {}
+        self._reads = ReadIndexQueue()
+        self._seq = 0                 # sequence number of the last AppendEntries sent this term
+        self._check_quorum_at = _INF
+        self._flush_at = _INF         # when held AppendEntries go out
+        self._last_commit_log = -_INF
+
+        # Follower state: proposals and read contexts waiting to go to the leader.
+        self._fwd_props: list = []
+        self._fwd_reads: list = []
+        self._fwd_flush_at = _INF
+
+        self._messages: list[tuple[str, dict]] = []
+        self._read_states: list[tuple[Any, int]] = []
+
+        self.become_follower(now, 0, None)
+
+    # ----------------------------------------------------------------------------------------
+    # Public inputs
+
+    def step(self, now: float, src: str, m: dict) -> None:
+        """Handle one Raft message `m` (a body with a type in MESSAGE_TYPES) from peer `src`."""
+        if src not in self._peer_set:
+            return
+        t = m["type"]
+        term = m["term"]
+        if term > self.term:
+            if t in ("raft_prevote", "raft_vote") and self._in_lease(now):
+                # Thesis 9.6: a node that hears from a live leader ignores would-be leaders,
+                # so a partitioned-then-healed node cannot disrupt a working cluster.
+                return
+            if t == "raft_prevote" or (t == "raft_prevote_ok" and m["granted"]):
+                pass  # a pre-vote carries a future term; it does not move ours
+            else:
+                self.become_follower(now, term, src if t == "raft_append" else None)
+        elif term < self.term:
+            if t == "raft_append":
+                # A deposed leader: our higher term in the answer makes it step down.
+                self._send(src, {"type": "raft_append_ack", "seq": m["seq"], "success": False,
+                                 "reject": m["prev_index"], "hint_index": 0, "hint_term": None})
+            elif t == "raft_prevote":
+                self._send(src, {"type": "raft_prevote_ok", "granted": False})
+            return
+
+        if t == "raft_prevote" or t == "raft_vote":
+            self._handle_vote_request(now, src, m, t == "raft_prevote")
+        elif self.role == LEADER:
+            self._step_leader(now, src, m)
+        elif self.role == FOLLOWER:
+            self._step_follower(now, src, m)
+        else:
+            self._step_candidate(now, src, m)
+        self._after(now)
+
+    def tick(self, now: float) -> None:
+        """Fire every timer due at or before `now`."""
+        if self.role == LEADER:
+            if now >= self._check_quorum_at:
+                self._check_quorum(now)
+            if self.role == LEADER:
+                t = self.timing
+                for peer, pr in self._progress.items():
+                    if pr.inflight and now - pr.inflight[0][1] >= t.resend_timeout:
+                        pr.become_probe()
+                        self._flush_at = now
+                    elif (now - pr.last_sent_at >= t.heartbeat_interval
+                          and pr.window_open(t.max_inflight)):
+                        self._flush_at = now
+        elif now >= self._election_deadline:
+            self.become_pre_candidate(now)
+        self._after(now)
+
+    def propose(self, now: float, data: Any) -> bool:
+        """Propose `data` for the log: appended if we lead, forwarded if we know a leader.
+
+        Returns False (nothing happened) when no leader is known. A forwarded proposal may be
+        lost; callers retry, so entry data must make duplicates harmless.
+        """
+        if self.role == LEADER:
+            self._append(now, [data])
+        elif self.lead is not None and self.role == FOLLOWER:
+            self._fwd_props.append(data)
+            self._schedule_forward(now)
+        else:
+            return False
+        self._after(now)
+        return True
+
+    def read_index(self, now: float, ctx: Any) -> bool:
+        """Ask for a read index for context `ctx`; it arrives through take_read_states().
+
+        Returns False when no leader is known. Requests may be lost; callers retry.
+        """
+        if self.role == LEADER:
+            self._register_read(now, self.id, ctx)
+        elif self.lead is not None and self.role == FOLLOWER:
+            self._fwd_reads.append(ctx)
+            self._schedule_forward(now)
+        else:
+            return False
+        self._after(now)
+        return True
+
+    def next_deadline(self) -> float:
+        """Earliest time at which tick() has work."""
+        if self.role == LEADER:
+            t = self.timing
+            d = min(self._check_quorum_at, self._flush_at)
+            for pr in self._progress.values():
+                if pr.inflight:
+                    d = min(d, pr.inflight[0][1] + t.resend_timeout)
+                if pr.window_open(t.max_inflight):
+                    # A closed window waits for acks or the resend timeout, not the heartbeat.
+                    d = min(d, pr.last_sent_at + t.heartbeat_interval)
+            return d
+        return min(self._election_deadline, self._fwd_flush_at)
+
+    # ----------------------------------------------------------------------------------------
+    # Public outputs
+
+    def take_messages(self) -> list[tuple[str, dict]]:
+        """(dest, body) pairs to send, in order; clears them."""
+        out, self._messages = self._messages, []
+        return out
+
+    def take_committed(self) -> list[tuple[int, Any]]:
+        """(index, data) of entries newly committed, in log order; marks them applied."""
+        if self.applied >= self.commit:
+            return []
+        lo, hi = self.applied + 1, self.commit
+        self.applied = hi
+        log = self.log
+        return [(i, log.data(i)) for i in range(lo, hi + 1)]
+
+    def take_read_states(self) -> list[tuple[Any, int]]:
+        """(ctx, read_index) of confirmed reads of this node; clears them."""
+        out, self._read_states = self._read_states, []
+        return out
+
+    # ----------------------------------------------------------------------------------------
+    # Role changes
+
+    def become_follower(self, now: float, term: int, lead: str | None) -> None:
+        changed = term != self.term or self.role != FOLLOWER or lead != self.lead
+        if term != self.term:
+            self.term = term
+            self.voted_for = None
+        if lead != self.lead:
+            # Forwards queued for another leader are dropped; the caller re-proposes on change.
+            self._fwd_props, self._fwd_reads, self._fwd_flush_at = [], [], _INF
+        self.role = FOLLOWER
+        self.lead = lead
+        if lead is not None:
+            self._last_leader_contact = now
+        self._reset_leader_state()
+        self._reset_election_timer(now)
+        if changed:
+            self._emit({"event": "role", "role": FOLLOWER, "term": term, "leader": lead,
+                        "commit": self.commit, "last_index": self.log.last_index})
+
+    def become_pre_candidate(self, now: float) -> None:
+        """Start a pre-vote: ask whether we could win term + 1, without changing our term."""
+        self.role = PRE_CANDIDATE
+        self.lead = None
+        self._fwd_props, self._fwd_reads, self._fwd_flush_at = [], [], _INF
+        self._votes = {self.id: True}
+        self._reset_election_timer(now)
+        self._emit({"event": "role", "role": PRE_CANDIDATE, "term": self.term,
+                    "last_index": self.log.last_index})
+        if quorum.vote_result(self._votes, len(self.voters)) == quorum.VOTE_WON:
+            self.become_candidate(now)
+            return
+        msg = {"type": "raft_prevote", "term": self.term + 1,
+               "last_index": self.log.last_index, "last_term": self.log.last_term}
+        for peer in self.peers:
+            self._send(peer, msg, term=False)
+
+    def become_candidate(self, now: float) -> None:
+        self.role = CANDIDATE
+        self.term += 1
+        self.voted_for = self.id
+        self.lead = None
+        self._votes = {self.id: True}
+        self._reset_election_timer(now)
+        self._emit({"event": "role", "role": CANDIDATE, "term": self.term,
+                    "last_index": self.log.last_index})
+        if quorum.vote_result(self._votes, len(self.voters)) == quorum.VOTE_WON:
+            self.become_leader(now)
+            return
+        msg = {"type": "raft_vote", "last_index": self.log.last_index,
+               "last_term": self.log.last_term}
+        for peer in self.peers:
+            self._send(peer, msg)
+
+    def become_leader(self, now: float) -> None:
+        self.role = LEADER
+        self.lead = self.id
+        self._election_deadline = _INF
+        self._reset_leader_state()
+        nxt = self.log.last_index + 1
+        self._progress = {p: Progress(nxt) for p in self.peers}
+        self._check_quorum_at = now + self.timing.election_timeout
+        self._emit({"event": "role", "role": LEADER, "term": self.term,
+                    "commit": self.commit, "last_index": self.log.last_index})
+        # A no-op in the new term lets the leader commit (and learn) everything before it (5.4.2).
+        self._append(now, [None])
+        self._flush_at = now
+
+    # ----------------------------------------------------------------------------------------
+    # Per-role step functions (the term is already settled: m["term"] == self.term, except
+    # for granted pre-vote answers, which carry term + 1)
+
+    def _step_follower(self, now: float, src: str, m: dict) -> None:
+        if m["type"] == "raft_append":
+            self.lead = src
+            self._last_leader_contact = now
+            self._reset_election_timer(now)
+            self._handle_append(now, src, m)
+
+    def _step_candidate(self, now: float, src: str, m: dict) -> None:
+        t = m["type"]
+        if t == "raft_append":
+            # Someone won this term.
+            self.become_follower(now, self.term, src)
+            self._handle_append(now, src, m)
+        elif t == "raft_prevote_ok" and self.role == PRE_CANDIDATE:
+            if m["term"] != self.term + 1 and m["granted"]:
+                return
+            self._votes[src] = bool(m["granted"])
+            result = quorum.vote_result(self._votes, len(self.voters))
+            if result == quorum.VOTE_WON:
+                self.become_candidate(now)
+            elif result == quorum.VOTE_LOST:
+                self.become_follower(now, self.term, None)
+        elif t == "raft_vote_ok" and self.role == CANDIDATE:
+            self._votes[src] = bool(m["granted"])
+            result = quorum.vote_result(self._votes, len(self.voters))
+            if result == quorum.VOTE_WON:
+                self.become_leader(now)
+            elif result == quorum.VOTE_LOST:
+                self.become_follower(now, self.term, None)
+
+    def _step_leader(self, now: float, src: str, m: dict) -> None:
+        t = m["type"]
+        if t == "raft_append_ack":
+            self._handle_append_ack(now, src, m)
+        elif t == "raft_forward":
+            self._progress[src].recent_active = True
+            self._take_forwarded(now, src, m)
+
+    # ----------------------------------------------------------------------------------------
+    # Elections
+
+    def _in_lease(self, now: float) -> bool:
+        if self.lead is None:
+            return False
+        return self.role == LEADER or now - self._last_leader_contact < self.timing.election_timeout
+
+    def _handle_vote_request(self, now: float, src: str, m: dict, pre: bool) -> None:
+        can_vote = (self.voted_for == src
+                    or (self.voted_for is None and self.lead is None)
+                    or (pre and m["term"] > self.term))
+        granted = can_vote and self.log.is_up_to_date(m["last_index"], m["last_term"])
+        if pre:
+            # A granted pre-vote answers in the asked term; a refusal in ours.
+            reply = {"type": "raft_prevote_ok", "term": m["term"] if granted else self.term,
+                     "granted": granted}
+            self._send(src, reply, term=False)
+            return
+        if granted:
+            self.voted_for = src
+            self._reset_election_timer(now)
+        self._send(src, {"type": "raft_vote_ok", "granted": granted})
+
+    def _reset_election_timer(self, now: float) -> None:
+        et = self.timing.election_timeout
+        self._election_deadline = now + et + self._rng.random() * et
+
+    def _check_quorum(self, now: float) -> None:
+        active = 1 + sum(1 for pr in self._progress.values() if pr.recent_active)
+        if active < quorum.majority(len(self.voters)):
+            self._emit({"event": "check_quorum_failed", "term": self.term, "active": active})
+            self.become_follower(now, self.term, None)
+            return
+        for pr in self._progress.values():
+            pr.recent_active = False
+        self._check_quorum_at = now + self.timing.election_timeout
+
+    # ----------------------------------------------------------------------------------------
+    # Replication, follower side
+
+    def _handle_append(self, now: float, src: str, m: dict) -> None:
+        prev_index = m["prev_index"]
+        prev_term = m["prev_term"]
+        entries = m["entries"]
+        if prev_index < self.commit:
+            # A late (pipelined or duplicated) message: everything up to commit matches already.
+            skip = self.commit - prev_index
+            entries = entries[skip:]
+            prev_index = self.commit
+            prev_term = self.log.term(prev_index)
+        ack: dict[str, Any] = {"type": "raft_append_ack", "seq": m["seq"]}
+        if self.log.matches(prev_index, prev_term):
+            last_new = self.log.append_after(prev_index, entries, self.commit)
+            leader_commit = m["commit"]
+            if leader_commit > self.commit:
+                new_commit = min(leader_commit, last_new)
+                if new_commit > self.commit:
+                    self.commit = new_commit
+                    self._maybe_log_commit(now)
+            ack["success"] = True
+            ack["match"] = last_new
+        else:
+            hint_index, hint_term = self.log.conflict_hint(prev_index, self.commit)
+            ack["success"] = False
+            ack["reject"] = prev_index
+            ack["hint_index"] = hint_index
+            ack["hint_term"] = hint_term
+        reads = m.get("reads")
+        if reads:
+            for ctx, index in reads:
+                self._read_states.append((ctx, index))
+        # Forwarded proposals and reads ride on the ack when there are any.
+        if self._fwd_props:
+            ack["props"] = self._fwd_props
+            self._fwd_props = []
+        if self._fwd_reads:
+            ack["reads"] = self._fwd_reads
+            self._fwd_reads = []
+        self._fwd_flush_at = _INF
+        self._send(src, ack)
+
+    def _schedule_forward(self, now: float) -> None:
+        at = now + self.timing.forward_flush_delay
+        if at < self._fwd_flush_at:
+            self._fwd_flush_at = at
+
+    def _flush_forwards(self) -> None:
+        self._fwd_flush_at = _INF
+        if self.lead is None or self.role != FOLLOWER or not (self._fwd_props or self._fwd_reads):
+            self._fwd_props, self._fwd_reads = [], []
+            return
+        msg: dict[str, Any] = {"type": "raft_forward"}
+        if self._fwd_props:
+            msg["props"] = self._fwd_props
+            self._fwd_props = []
+        if self._fwd_reads:
+            msg["reads"] = self._fwd_reads
+            self._fwd_reads = []
+        self._send(self.lead, msg)
+
+    # ----------------------------------------------------------------------------------------
+    # Replication, leader side
+
+    def _reset_leader_state(self) -> None:
+        self._progress = {}
+        self._reads.clear()
+        self._seq = 0
+        self._check_quorum_at = _INF
+        self._flush_at = _INF
+
+    def _append(self, now: float, items: list) -> None:
+        log = self.log
+        for data in items:
+            log.append(self.term, data)
+        self._maybe_commit(now)
+        self._schedule_flush(now)
+
+    def _schedule_flush(self, now: float) -> None:
+        at = now + self.timing.append_flush_delay
+        if at < self._flush_at:
+            self._flush_at = at
+
+    def _take_forwarded(self, now: float, src: str, m: dict) -> None:
+        props = m.get("props")
+        if props:
+            self._append(now, props)
+        reads = m.get("reads")
+        if reads:
+            for ctx in reads:
+                self._register_read(now, src, ctx)
+
+    def _handle_append_ack(self, now: float, src: str, m: dict) -> None:
+        pr = self._progress[src]
+        pr.recent_active = True
+        pr.ack(m["seq"])
+        if m["success"]:
+            match = m["match"]
+            if match > pr.match:
+                pr.match = match
+                self._maybe_commit(now)
+            if pr.state == PROBE:
+                pr.become_replicate()
+            elif pr.next <= pr.match:
+                pr.next = pr.match + 1
+        else:
+            rejected = m["reject"]
+            stale = rejected <= pr.match if pr.state == REPLICATE else rejected != pr.next - 1
+            if not stale:
+                hint_term = m["hint_term"]
+                nxt = m["hint_index"]
+                if hint_term is not None:
+                    found = self.log.last_index_of_term(hint_term, rejected)
+                    if found:
+                        nxt = found + 1
+                pr.become_probe()
+                pr.next = max(pr.match + 1, min(nxt, rejected))
+        self._take_forwarded(now, src, m)
+        self._confirm_reads(now)
+        self._schedule_flush(now)
+
+    def _maybe_commit(self, now: float) -> None:
+        matches = [self.log.last_index] + [pr.match for pr in self._progress.values()]
+        index = quorum.quorum_value(matches, len(self.voters))
+        # 5.4.2: only entries of the current term are committed by counting replicas.
+        if index > self.commit and self.log.term(index) == self.term:
+            self.commit = index
+            self._maybe_log_commit(now)
+            self._confirm_reads(now)
+
+    def _register_read(self, now: float, origin: str, ctx: Any) -> None:
+        # The next AppendEntries to go out carries seq + 1: acks of it prove we still lead.
+        self._reads.add(self._seq + 1, origin, ctx)
+        self._confirm_reads(now)
+        self._schedule_flush(now)
+
+    def _confirm_reads(self, now: float) -> None:
+        if not self._reads or self.log.term(self.commit) != self.term:
+            return  # not before our no-op commits: only then is our commit index current
+        acked = [_INF]  # the leader itself acknowledges everything it sends
+        acked += [pr.acked_seq for pr in self._progress.values()]
+        q = quorum.quorum_value(acked, len(self.voters))
+        for origin, ctx in self._reads.confirm(q):
+            if origin == self.id:
+                self._read_states.append((ctx, self.commit))
+            else:
+                pr = self._progress.get(origin)
+                if pr is not None:
+                    pr.read_states.append([ctx, self.commit])
+                    self._schedule_flush(now)
+
+    def _needs_send(self, now: float, pr: Progress) -> bool:
+        if pr.next <= self.log.last_index or pr.sent_commit < self.commit or pr.read_states:
+            return True
+        if pr.sent_seq < self._reads.highest_seq:
+            return True
+        if pr.state == PROBE:
+            return True  # learn where the follower stands
+        return now - pr.last_sent_at >= self.timing.heartbeat_interval
+
+    def _flush(self, now: float) -> None:
+        self._flush_at = _INF
+        max_inflight = self.timing.max_inflight
+        for peer, pr in self._progress.items():
+            if pr.window_open(max_inflight) and self._needs_send(now, pr):
+                self._send_append(now, peer, pr)
+
+    def _send_append(self, now: float, peer: str, pr: Progress) -> None:
+        log = self.log
+        prev = pr.next - 1
+        hi = min(log.last_index, prev + self.timing.max_batch_entries)
+        entries = log.entries(pr.next, hi) if hi >= pr.next else []
+        self._seq += 1
+        msg: dict[str, Any] = {"type": "raft_append", "prev_index": prev, "prev_term": log.term(prev),
+                               "entries": entries, "commit": self.commit, "seq": self._seq}
+        if pr.read_states:
+            msg["reads"] = pr.read_states
+            pr.read_states = []
+        if entries and pr.state == REPLICATE:
+            pr.next = hi + 1  # optimistic: pipelining sends the next batch before this is acked
+        pr.inflight.append((self._seq, now))
+        pr.sent_seq = self._seq
+        pr.sent_commit = self.commit
+        pr.last_sent_at = now
+        self._send(peer, msg)
+
+    # ----------------------------------------------------------------------------------------
+    # Plumbing
+
+    def _after(self, now: float) -> None:
+        """End of every public call: release held messages that are due."""
+        if self.role == LEADER:
+            if now >= self._flush_at:
+                self._flush(now)
+        elif now >= self._fwd_flush_at:
+            self._flush_forwards()
+
+    def _send(self, dest: str, body: dict, term: bool = True) -> None:
+        body["group"] = self.group
+        if term:
+            body["term"] = self.term
+        self._messages.append((dest, body))
+
+    def _maybe_log_commit(self, now: float) -> None:
+        # Commit advances thousands of times a second under load: log it at most twice a second.
+        if now - self._last_commit_log >= 0.5:
+            self._last_commit_log = now
+            self._emit({"event": "commit", "term": self.term, "commit": self.commit,
+                        "role": self.role})
+
+    def _emit(self, event: dict) -> None:
+        if self._log_event is not None:
+            event["group"] = self.group
+            self._log_event(event)

@@ -1,0 +1,70 @@
+"""Every timing constant of the node, in seconds, in one place.
+
+The values are tuned for Maelstrom's lin-kv runs: one-way latencies of 0-100 ms, a client
+timeout of max(10 x latency, 1 s), and a failover target of under 1 s at 10 ms latency.
+`Timing` bundles them so tests and the simulator can shrink or stretch time; the module-level
+`DEFAULT` is what `node/run.py` uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Timing", "DEFAULT"]
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Timing constants of one Raft group and of the request bookkeeping around it."""
+
+    # A follower that hears nothing from a leader for a random time in
+    # [election_timeout, 2 x election_timeout) starts a pre-vote. The same base is the
+    # leader-lease window: a node that heard from its leader less than this long ago refuses
+    # pre-votes and votes (thesis 9.6), and the leader's CheckQuorum period.
+    # Failover bound at 10 ms latency: lease expiry (0.3) .. timer (<= 0.6) + 2 rounds + no-op.
+    election_timeout: float = 0.300
+
+    # The leader sends an (empty) AppendEntries to a follower it has sent nothing to for this
+    # long. Well under election_timeout / 2 so one lost heartbeat never costs leadership.
+    heartbeat_interval: float = 0.075
+
+    # An AppendEntries still unacknowledged after this long is presumed lost: the follower's
+    # progress falls back to probing from its last known match.
+    resend_timeout: float = 0.150
+
+    # Replication pipelining: at most this many unacknowledged AppendEntries per follower.
+    # Two lets the next batch leave before the previous ack returns without flooding the net.
+    max_inflight: int = 2
+
+    # At most this many log entries in one AppendEntries.
+    max_batch_entries: int = 512
+
+    # The leader holds outgoing AppendEntries this long after something new to send appears,
+    # so that entries proposed, and acks received, within the window share one message.
+    append_flush_delay: float = 0.002
+
+    # A follower holds forwarded proposals and reads this long (unless an ack to the leader
+    # leaves first and carries them), so that several client requests share one message.
+    forward_flush_delay: float = 0.002
+
+    # --- request bookkeeping in node/server.py ---
+
+    # A write that could not be handed to any leader is answered 11 (definitely not applied)
+    # after this long; until then it waits for a leader to appear.
+    request_hold: float = 0.800
+
+    # A read not served after this long is answered 11 (reads never change state).
+    read_deadline: float = 0.900
+
+    # A write (or read-index request) handed to a leader and not answered after this long is
+    # handed again, under the same request id so it applies at most once.
+    resubmit_after: float = 0.250
+
+    # After this long a write's client has long timed out (Maelstrom: >= 1 s): forget it.
+    give_up_after: float = 3.000
+
+    # Period of the sweep that applies the four rules above.
+    sweep_interval: float = 0.050
+
+
+DEFAULT = Timing()

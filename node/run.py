@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Maelstrom node binary: newline-delimited JSON on stdin/stdout, structured logs on stderr.
+
+A thin driver around the sans-IO `node.server.Server`: it reads lines, hands them over with the
+monotonic clock, writes what comes back, and calls tick() when next_deadline() is due. Standard
+library + orjson only (json if orjson is missing). Seed: $FERRITE_SEED, else os.urandom.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import sys
+import time
+
+# Runnable by path from any directory: import `node` from the directory above this file.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from node.server import Server  # noqa: E402
+
+try:
+    import orjson
+
+    def _loads(line: bytes):
+        return orjson.loads(line)
+
+    def _dumps(obj) -> bytes:
+        return orjson.dumps(obj)
+
+    _DECODE_ERRORS: tuple = (orjson.JSONDecodeError, ValueError)
+except ImportError:  # pragma: no cover - exercised only where orjson is absent
+    import json
+
+    def _loads(line: bytes):
+        return json.loads(line)
+
+    def _dumps(obj) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    _DECODE_ERRORS = (ValueError, UnicodeDecodeError)
+
+
+def _seed() -> int:
+    env = os.environ.get("FERRITE_SEED")
+    if env:
+        try:
+            return int(env)
+        except ValueError:
+            pass
+    return int.from_bytes(os.urandom(8), "little")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def main() -> int:
+    err = sys.stderr.buffer
+    log_lines: list[bytes] = []
+
+    def log(event: dict) -> None:
+        event["t"] = round(time.monotonic(), 4)
+        try:
+            log_lines.append(_dumps(event) + b"\n")
+        except TypeError:
+            log_lines.append(repr(event).encode() + b"\n")
+
+    seed = _seed()
+    server = Server(seed=seed, log=log)
+    log({"event": "start", "seed": seed, "pid": os.getpid()})
+
+    in_fd = sys.stdin.fileno()
+    out_fd = sys.stdout.fileno()
+    sel = selectors.DefaultSelector()
+    sel.register(in_fd, selectors.EVENT_READ)
+    pending = b""
+    eof = False
+    while not eof:
+        deadline = server.next_deadline()
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        out: list[dict] = []
+        if sel.select(timeout):
+            chunk = os.read(in_fd, 1 << 16)
+            if not chunk:
+                eof = True
+            pending += chunk
+            lines = pending.split(b"\n")
+            pending = lines.pop() if not eof else b""
+            now = time.monotonic()
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    message = _loads(line)
+                except _DECODE_ERRORS as e:
+                    log({"event": "bad_json", "error": str(e), "line": line[:300].decode("utf-8", "replace")})
+                    continue
+                out.extend(server.receive(now, message))
+        now = time.monotonic()
+        deadline = server.next_deadline()
+        if deadline is not None and deadline <= now:
+            out.extend(server.tick(now))
+        if out:
+            _write_all(out_fd, b"".join(_dumps(m) + b"\n" for m in out))
+        if log_lines:
+            err.write(b"".join(log_lines))
+            err.flush()
+            log_lines.clear()
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (KeyboardInterrupt, BrokenPipeError):
+        sys.exit(0)
