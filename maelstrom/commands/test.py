@@ -1,0 +1,174 @@
+"""`maelstrom test`: run a workload against a node binary, with Maelstrom's flags.
+
+Exit status as Jepsen: 0 valid, 1 invalid, 2 unknown, 254 when the bench itself cannot run
+the test (bad flags, missing binary). Extra arguments after the options are passed to the
+binary (use `--` before any that start with a dash).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import click
+
+from maelstrom.errors import EXIT_ERROR, BenchError
+from maelstrom.network import LATENCY_DISTS
+
+NEMESES = ("partition",)
+
+
+class _BenchCommand(click.Command):
+    """A click command whose usage errors exit with EXIT_ERROR: click's default, 2, would read
+    as "unknown" to anything that follows Jepsen's exit codes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_ERROR
+            raise
+
+
+def parse_concurrency(text: str, node_count: int) -> int:
+    """`--concurrency`: an integer, or `Nn` meaning N times the node count."""
+    m = re.fullmatch(r"\s*(\d+)\s*(n?)\s*", text or "")
+    if not m:
+        raise BenchError(f"--concurrency must be an integer or Nn (e.g. 2n), got {text!r}")
+    value = int(m.group(1)) * (node_count if m.group(2) else 1)
+    if value < 1:
+        raise BenchError("--concurrency must be at least 1")
+    return value
+
+
+def parse_availability(text: str | None) -> float | str | None:
+    if text is None:
+        return None
+    if text.strip() == "total":
+        return "total"
+    try:
+        value = float(text)
+    except ValueError:
+        raise BenchError(f"--availability must be 'total' or a fraction 0..1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise BenchError(f"--availability must be between 0 and 1, got {text}")
+    return value
+
+
+def parse_nemesis(text: str | None) -> list[str]:
+    if not text:
+        return []
+    faults = [f.strip() for f in text.split(",") if f.strip()]
+    for f in faults:
+        if f not in NEMESES:
+            raise BenchError(f"--nemesis {f}: unknown fault; must be one of {', '.join(NEMESES)}")
+    return sorted(set(faults))
+
+
+def _positive(name: str, value: float | None, allow_zero: bool = False) -> None:
+    if value is None:
+        return
+    if value < 0 or (value == 0 and not allow_zero):
+        raise BenchError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, "
+                         f"got {value:g}")
+
+
+@click.command("test", cls=_BenchCommand)
+@click.option("-w", "--workload", default="lin-kv", show_default=True, help="What workload to run.")
+@click.option("--bin", "bin_", metavar="FILE", help="Path to the binary which runs a node.")
+@click.option("--node-count", type=int, default=5, show_default=True, help="How many nodes to run.")
+@click.option("--time-limit", type=float, default=60.0, show_default=True,
+              help="How long to run the workload, in seconds.")
+@click.option("--rate", type=float, default=5.0, show_default=True,
+              help="Approximate number of requests per second (all clients together).")
+@click.option("--concurrency", default="1n", show_default=True,
+              help="Number of worker threads: an integer, or Nn for N x node count.")
+@click.option("--latency", type=float, default=0.0, show_default=True,
+              help="Mean network latency between servers, in ms.")
+@click.option("--latency-dist", type=click.Choice(LATENCY_DISTS), default="constant",
+              show_default=True, help="Latency distribution.")
+@click.option("--nemesis", "nemesis", default=None, metavar="FAULTS",
+              help="Comma-separated faults to inject: partition.")
+@click.option("--nemesis-interval", type=float, default=10.0, show_default=True,
+              help="Mean seconds between nemesis operations.")
+@click.option("--availability", default=None,
+              help="Required fraction of successful operations (0..1), or 'total'.")
+@click.option("--log-stderr", is_flag=True, help="Echo node stderr to the console.")
+@click.option("--log-net-send", is_flag=True, help="Log messages as they are sent.")
+@click.option("--log-net-recv", is_flag=True, help="Log messages as they are received.")
+@click.option("--seed", type=int, default=None,
+              help="Seed for every random choice (generator, latencies, nemesis). Default: random.")
+@click.option("--quiet", is_flag=True, help="No progress line and no log output on stderr.")
+@click.option("--init-timeout", type=float, default=10.0, show_default=True,
+              help="Seconds a node has to answer init.")
+@click.option("--recovery-time", type=float, default=None,
+              help="Seconds to wait after healing before final reads "
+                   "(default 10 with a nemesis, else 0).")
+@click.option("--store", "store_root", default="store", show_default=True,
+              help="Directory for test results.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def test(workload, bin_, node_count, time_limit, rate, concurrency, latency, latency_dist,
+         nemesis, nemesis_interval, availability, log_stderr, log_net_send, log_net_recv, seed,
+         quiet, init_timeout, recovery_time, store_root, args):
+    """Run a Maelstrom test: start the nodes, run the workload, check the history."""
+    from maelstrom.process import resolve_bin
+    from maelstrom.progress import progress_for
+    from maelstrom.runner import Runner, TestOptions
+    from workloads import WORKLOADS
+
+    if workload not in WORKLOADS:
+        raise BenchError(f"-w {workload}: unknown workload; must be one of "
+                         f"{', '.join(sorted(WORKLOADS))}")
+    if node_count is None or node_count < 1:
+        raise BenchError("--node-count must be positive")
+    _positive("--time-limit", time_limit)
+    _positive("--rate", rate, allow_zero=True)
+    _positive("--latency", latency, allow_zero=True)
+    _positive("--nemesis-interval", nemesis_interval)
+    _positive("--init-timeout", init_timeout)
+    _positive("--recovery-time", recovery_time, allow_zero=True)
+    bin_path = resolve_bin(bin_)
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "big")
+    opts = TestOptions(
+        workload=workload, bin=bin_path, args=list(args), node_count=node_count,
+        time_limit=time_limit, rate=rate,
+        concurrency=parse_concurrency(concurrency, node_count), latency=latency,
+        latency_dist=latency_dist, nemesis=parse_nemesis(nemesis),
+        nemesis_interval=nemesis_interval, availability=parse_availability(availability),
+        log_stderr=log_stderr, log_net_send=log_net_send, log_net_recv=log_net_recv, seed=seed,
+        quiet=quiet, init_timeout=init_timeout, recovery_time=recovery_time, store=store_root)
+    runner = Runner(opts, WORKLOADS[workload], progress=progress_for(quiet))
+    result = runner.run()
+    click.echo(summary(result.results, result.store, seed))
+    sys.exit(result.exit_code)
+
+
+def summary(results: dict, store, seed: int) -> str:
+    """The end-of-test report: key figures, the verdict line (Maelstrom's words), the store."""
+    s, net, wl = results["stats"], results["net"], results["workload"]
+    lines = [
+        f"ops: {s['count']} (ok {s['ok-count']}, fail {s['fail-count']}, info {s['info-count']})"
+        f"  availability: {results['availability']['ok-fraction']:.3f}",
+        f"net: {net['all']['msg-count']} messages, "
+        f"{net['all'].get('msgs-per-op', 0):.2f} per op "
+        f"({net['servers'].get('msgs-per-op', 0):.2f} between servers)",
+    ]
+    for name, part in results.items():
+        if isinstance(part, dict) and part.get("valid?") is not True:
+            lines.append(f"{name}: valid? {part.get('valid?')}")
+    faults = results["nodes"]["faults"]
+    for fault in faults[:5]:
+        lines.append(f"node fault: {fault['node']} {fault['kind']}"
+                     + (f" (exit code {fault['exit-code']})" if "exit-code" in fault else "")
+                     + (f": {fault['reason']}" if "reason" in fault else ""))
+    valid = results["valid?"]
+    if valid is True:
+        lines.append("Everything looks good! ヽ(‘ー`)ノ")
+    elif valid is False:
+        lines.append("Analysis invalid! (ﾉಥ益ಥ）ﾉ ┻━┻")
+    else:
+        lines.append("Errors occurred during analysis, but no anomalies found. ಠ~ಠ")
+    lines.append(f"Results in {store} (seed {seed})")
+    return "\n".join(lines)

@@ -1,0 +1,190 @@
+"""The simulated network: latency, partitions, the message journal and net stats. Sans-IO.
+
+Fed `send(now, ...)` for every message a node or client emits, it answers `due(now)` with the
+messages whose delivery time has come, in delivery order. It never reads a clock or touches a
+pipe: the runner owns time and IO, so the same object serves the process backend and the
+deterministic simulator.
+
+Rules (as Maelstrom's net.clj):
+- Every message gets a network-unique `id` (journal and stats use it).
+- A message between two servers is delayed by a latency drawn from the chosen distribution;
+  a message to or from a client has zero latency.
+- Partitions are a *grudge*: dest -> the set of sources whose messages it drops. They are
+  applied when a message is delivered, not when it is sent (a message in flight when a
+  partition starts is lost; one sent during a partition that is healed before it lands is not).
+- Delivery order is by delivery time, ties by send order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import deque
+from typing import Any, Callable
+
+__all__ = ["Network", "NetStats", "LATENCY_DISTS"]
+
+LATENCY_DISTS = ("constant", "uniform", "exponential")
+
+
+class NetStats:
+    """Counters in the shape of Maelstrom's `:net` result (all traffic, client links, servers)."""
+
+    __slots__ = ("send_all", "recv_all", "send_clients", "recv_clients", "dropped")
+
+    def __init__(self) -> None:
+        self.send_all = self.recv_all = 0
+        self.send_clients = self.recv_clients = 0
+        self.dropped = 0
+
+    def result(self, op_count: int) -> dict:
+        """Maelstrom's `:net` map; msgs-per-op divides by the number of client operations."""
+        servers_send = self.send_all - self.send_clients
+        servers_recv = self.recv_all - self.recv_clients
+        all_ = {"send-count": self.send_all, "recv-count": self.recv_all,
+                "msg-count": self.send_all}
+        servers = {"send-count": servers_send, "recv-count": servers_recv,
+                   "msg-count": servers_send}
+        if op_count:
+            all_["msgs-per-op"] = self.send_all / op_count
+            servers["msgs-per-op"] = servers_send / op_count
+        return {"all": all_,
+                "clients": {"send-count": self.send_clients, "recv-count": self.recv_clients,
+                            "msg-count": self.send_clients},
+                "servers": servers,
+                "valid?": True}
+
+
+class Network:
+    """An unordered, lossy-under-partition network between server nodes and clients.
+
+    `journal`, if given, is any object with `write(bytes)`: it receives one JSON line per send
+    and per delivery. `log`, if given, is called with a line of text per send/delivery when
+    `log_send`/`log_recv` are set (Maelstrom's --log-net-send/--log-net-recv).
+    """
+
+    def __init__(self, nodes: list[str], rng: random.Random, latency_ms: float = 0.0,
+                 dist: str = "constant", journal: Any = None,
+                 log: Callable[[str], None] | None = None,
+                 log_send: bool = False, log_recv: bool = False) -> None:
+        if dist not in LATENCY_DISTS:
+            raise ValueError(f"latency distribution must be one of {LATENCY_DISTS}, got {dist!r}")
+        if latency_ms < 0:
+            raise ValueError("latency must be non-negative")
+        self.nodes = frozenset(nodes)
+        self.clients: set[str] = set()
+        self.grudge: dict[str, frozenset[str]] = {}
+        self.stats = NetStats()
+        self._rng = rng
+        self._mean = latency_ms / 1000.0
+        self._dist = dist
+        self._heap: list[tuple] = []
+        self._ready: deque[tuple] = deque()  # zero-latency messages, in send order
+        self._next_id = 0
+        self._journal = journal
+        self._log = log if (log_send or log_recv) else None
+        self._log_send = log_send
+        self._log_recv = log_recv
+        self._time_ns = 0  # time of the current send/delivery batch, for the journal
+
+    # -- membership ----------------------------------------------------------------------
+    def add_client(self, client_id: str) -> None:
+        """Register a client id (clients are never removed: late replies to a retired client
+        are delivered and ignored by the client side)."""
+        self.clients.add(client_id)
+
+    def knows(self, node_id: str) -> bool:
+        return node_id in self.nodes or node_id in self.clients
+
+    # -- faults --------------------------------------------------------------------------
+    def partition(self, grudge: dict[str, frozenset[str]]) -> None:
+        """Replace the current partition: `grudge[dest]` is the set of sources dest drops."""
+        self.grudge = {d: frozenset(s) for d, s in grudge.items() if s}
+
+    def heal(self) -> None:
+        self.grudge = {}
+
+    # -- traffic -------------------------------------------------------------------------
+    def latency(self) -> float:
+        """One server-to-server latency draw, in seconds."""
+        mean = self._mean
+        if mean == 0.0:
+            return 0.0
+        dist = self._dist
+        if dist == "constant":
+            return mean
+        if dist == "uniform":
+            return self._rng.uniform(0.0, 2.0 * mean)
+        return self._rng.expovariate(1.0 / mean)
+
+    def send(self, now: float, src: str, dest: str, raw: bytes, body: Any) -> int:
+        """Accept one message (already validated by the caller). `raw` is its JSON text, `body`
+        its parsed body (kept so nobody parses twice). Returns the message id."""
+        mid = self._next_id
+        self._next_id = mid + 1
+        client = src in self.clients or dest in self.clients
+        stats = self.stats
+        stats.send_all += 1
+        if client:
+            stats.send_clients += 1
+        if self._journal is not None:
+            self._journal.write(b'{"type":"send","time":%d,"id":%d,"message":%s}\n'
+                                % (int(now * 1e9), mid, raw))
+        if self._log is not None and self._log_send:
+            self._log(f":send {raw.decode('utf-8', 'replace')}")
+        if client or self._mean == 0.0:
+            self._ready.append((now, mid, src, dest, raw, body, client))
+        else:
+            heapq.heappush(self._heap, (now + self.latency(), mid, src, dest, raw, body, client))
+        return mid
+
+    def next_due(self) -> float | None:
+        """When the next delivery is due (None if nothing is in flight)."""
+        if self._ready:
+            return self._ready[0][0]
+        if self._heap:
+            return self._heap[0][0]
+        return None
+
+    def due(self, now: float) -> list[tuple[str, str, bytes, Any]]:
+        """Remove and return every message due at `now`, as (src, dest, raw, body), dropping
+        those that a partition forbids."""
+        out: list[tuple[str, str, bytes, Any]] = []
+        ready, heap = self._ready, self._heap
+        batch: list[tuple] = list(ready)
+        n_ready = len(batch)
+        ready.clear()
+        while heap and heap[0][0] <= now:
+            batch.append(heapq.heappop(heap))
+        if not batch:
+            return out
+        if n_ready and len(batch) > n_ready:
+            # zero-latency and delayed messages interleave by delivery time, then send order
+            batch.sort(key=_order)
+        grudge = self.grudge
+        stats = self.stats
+        journal = self._journal
+        t_ns = int(now * 1e9)
+        for _, mid, src, dest, raw, body, client in batch:
+            if grudge:
+                drops = grudge.get(dest)
+                if drops is not None and src in drops:
+                    stats.dropped += 1
+                    continue
+            stats.recv_all += 1
+            if client:
+                stats.recv_clients += 1
+            if journal is not None:
+                journal.write(b'{"type":"recv","time":%d,"id":%d,"message":%s}\n'
+                              % (t_ns, mid, raw))
+            if self._log is not None and self._log_recv:
+                self._log(f":recv {raw.decode('utf-8', 'replace')}")
+            out.append((src, dest, raw, body))
+        return out
+
+    def in_flight(self) -> int:
+        return len(self._ready) + len(self._heap)
+
+
+def _order(entry: tuple) -> tuple[float, int]:
+    return entry[0], entry[1]

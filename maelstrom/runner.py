@@ -1,0 +1,438 @@
+"""The test runner: one loop that drives nodes, network, clients, generator and nemesis.
+
+The loop is parameterised by a clock and a node host, so the same code runs real processes in
+real time (`ProcessHost`, `RealClock`) and, later, in-process node cores in virtual time. Every
+decision draws from one seeded `random.Random` tree: `seed` -> independent sub-generators for
+the schedule, the workload's operations, network latencies and the nemesis, each derived in a
+fixed order so that adding draws to one never shifts another.
+
+Phases (as Maelstrom's core.clj):
+1. init: every node gets `init` from its own client (c0..c{N-1}); a node that does not answer
+   `init_ok` within `init_timeout` is reported and the test goes on without it.
+2. main: client operations staggered at `rate` per second overall (a uniformly random gap of
+   0..2/rate between operations) on free worker threads, and the nemesis on its own schedule,
+   until `time_limit`; then every outstanding operation completes or times out.
+3. final (workloads with final operations, e.g. lin-kv's final reads): heal the network (a
+   recorded stop-partition), wait `recovery_time` for recovery, run the final operations.
+4. stop the nodes, analyse, write the store.
+
+Node faults (exited, hung on init, printed a line that is not a valid message, replied to a
+request nobody sent) are recorded with the node, the offending line and its stderr tail; the
+test still runs to the end.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from maelstrom.client import ClientPool, Completion
+from maelstrom.clock import RealClock
+from maelstrom.history import Op
+from maelstrom.nemesis import PartitionNemesis
+from maelstrom.network import Network
+from maelstrom.process import ProcessHost, stderr_tail
+from maelstrom.results import (availability, client_completions, compose, perf, stats,
+                               verdict_exit_code)
+from maelstrom.store import Store
+
+try:
+    import orjson
+
+    _loads = orjson.loads
+    _dumps = orjson.dumps
+except ImportError:  # slower, same behaviour
+    import json
+
+    _loads = json.loads
+
+    def _dumps(obj: Any) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+__all__ = ["TestOptions", "Runner", "RunResult"]
+
+_MAX_LINE_FAULTS = 10  # per node: the first few offending lines are enough to debug
+_LINE_EXCERPT = 300
+
+
+@dataclass
+class TestOptions:
+    """Everything that defines a test run (what `maelstrom test` parsed)."""
+
+    workload: str = "lin-kv"
+    bin: str = ""
+    args: list[str] = field(default_factory=list)
+    node_count: int = 5
+    time_limit: float = 60.0
+    rate: float = 5.0
+    concurrency: int = 5
+    latency: float = 0.0
+    latency_dist: str = "constant"
+    nemesis: list[str] = field(default_factory=list)
+    nemesis_interval: float = 10.0
+    availability: float | str | None = None
+    log_stderr: bool = False
+    log_net_send: bool = False
+    log_net_recv: bool = False
+    seed: int = 0
+    quiet: bool = False
+    init_timeout: float = 10.0
+    recovery_time: float | None = None  # None: 10 s with a nemesis, 0 without
+    store: str = "store"
+
+    @property
+    def nodes(self) -> list[str]:
+        return [f"n{i}" for i in range(self.node_count)]
+
+    @property
+    def request_timeout(self) -> float:
+        """Maelstrom's client timeout: max(10 x latency, 1000 ms), in seconds."""
+        return max(10 * self.latency, 1000) / 1000.0
+
+    def effective_recovery_time(self) -> float:
+        if self.recovery_time is not None:
+            return self.recovery_time
+        return 10.0 if self.nemesis else 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["nodes"] = self.nodes
+        return d
+
+
+@dataclass
+class RunResult:
+    results: dict
+    store: Path
+    exit_code: int
+    history: list[Op]
+
+
+class _Journal:
+    """A buffered binary sink for the network journal."""
+
+    def __init__(self, path: Path) -> None:
+        self._f = open(path, "wb", buffering=1 << 20)
+        self.write = self._f.write
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class Runner:
+    """Runs one test. `host_factory(opts, log_dir, log)` and `clock` select the backend
+    (default: real processes in real time)."""
+
+    def __init__(self, opts: TestOptions, workload_cls: type,
+                 host_factory: Callable[..., Any] | None = None, clock: Any = None,
+                 progress: Any = None) -> None:
+        self.opts = opts
+        self.nodes = opts.nodes
+        self.clock = clock or RealClock()
+        self.progress = progress
+        root = random.Random(opts.seed)
+        # Sub-generators derived in a fixed order (see module docstring).
+        self.sched_rng = random.Random(root.getrandbits(64))
+        self.workload_rng = random.Random(root.getrandbits(64))
+        self.net_rng = random.Random(root.getrandbits(64))
+        self.nemesis_rng = random.Random(root.getrandbits(64))
+        self.workload = workload_cls(self.nodes, opts.concurrency, self.workload_rng)
+        self.host_factory = host_factory or _process_host
+        self.history: list[Op] = []
+        self.counts = {"ok": 0, "fail": 0, "info": 0}
+        self.faults: list[dict] = []
+        self._line_faults: dict[str, int] = {}
+        self._exited: list[str] = []
+        self.t0 = 0.0
+        self.phase = "setup"
+        self._log_file = None
+
+    # -- logging -------------------------------------------------------------------------
+    def log(self, text: str) -> None:
+        if self._log_file is not None:
+            self._log_file.write(text + "\n")
+        if not self.opts.quiet:
+            if self.progress is not None:
+                self.progress.clear()
+            print(text, file=sys.stderr)
+
+    # -- recording -----------------------------------------------------------------------
+    def _op(self, now: float, type_: str, process: Any, f: str, value: Any,
+            error: Any = None) -> None:
+        h = self.history
+        h.append(Op(len(h), int((now - self.t0) * 1e9), type_, process, f, value, error))
+
+    def _completed(self, now: float, c: Completion) -> None:
+        _, process, type_, f, value, error = c
+        self.counts[type_] += 1
+        self._op(now, type_, process, f, value, error)
+
+    def _fault(self, node: str, kind: str, line: bytes | None = None, reason: str = "") -> None:
+        if line is not None:
+            n = self._line_faults.get(node, 0) + 1
+            self._line_faults[node] = n
+            if n > _MAX_LINE_FAULTS:
+                return
+        fault: dict[str, Any] = {"node": node, "kind": kind}
+        if reason:
+            fault["reason"] = reason
+        if line is not None:
+            text = line.decode("utf-8", "replace")
+            fault["line"] = text if len(text) <= _LINE_EXCERPT else text[:_LINE_EXCERPT] + "..."
+        self.faults.append(fault)
+        self.log(f"node fault: {node} {kind}: {reason}"
+                 + (f" in line {fault['line']!r}" if line is not None else ""))
+
+    # -- the loop ------------------------------------------------------------------------
+    def _on_line(self, now: float, node: str, line: bytes) -> None:
+        try:
+            msg = _loads(line)
+        except ValueError:
+            if line.strip():
+                self._fault(node, "invalid-output", line, "not JSON")
+            return
+        if type(msg) is not dict:
+            return self._fault(node, "invalid-output", line, "not a JSON object")
+        src, dest, body = msg.get("src"), msg.get("dest"), msg.get("body")
+        if src != node:
+            return self._fault(node, "invalid-output", line,
+                               f"src is {src!r}, but the message came from {node}")
+        if type(dest) is not str or not self.net.knows(dest):
+            return self._fault(node, "invalid-output", line,
+                               f"dest {dest!r} is not a node or client of this test")
+        if type(body) is not dict or type(body.get("type")) is not str:
+            return self._fault(node, "invalid-output", line,
+                               "body must be an object with a string type")
+        self.net.send(now, src, dest, line, body)
+
+    def _on_client_msg(self, now: float, src: str, dest: str, body: dict) -> None:
+        init_node = self.init_clients.get(dest)
+        if init_node is not None:
+            if body.get("type") == "init_ok" and body.get("in_reply_to") == 1:
+                self.pending_init.discard(src)
+            elif body.get("in_reply_to") == 1 and src in self.pending_init:
+                self.pending_init.discard(src)
+                self._fault(src, "init-failed", reason=f"answered init with {body!r}")
+            return
+        res = self.pool.receive(now, dest, body)
+        if res is None:
+            return
+        if type(res) is str:
+            self._fault(src, "invalid-reply", None, res)
+            return
+        self._completed(now, res)
+
+    def _iterate(self, until: float, issuing: bool) -> float:
+        """One turn of the loop: wait for the next event (at most until `until`), then handle
+        everything that is due. Returns the time it finished at."""
+        clock, net, host, pool = self.clock, self.net, self.host, self.pool
+        now = clock.now()
+        nxt = until
+        d = net.next_due()
+        if d is not None and d < nxt:
+            nxt = d
+        d = pool.next_deadline()
+        if d is not None and d < nxt:
+            nxt = d
+        if issuing:
+            if self.stagger and pool.free and self.next_op_at < nxt:
+                nxt = self.next_op_at
+            if self.nemesis is not None and self.nemesis.next_at < nxt:
+                nxt = self.nemesis.next_at
+        if self.progress is not None and self.progress.next_at < nxt:
+            nxt = self.progress.next_at
+        host.flush()
+        lines, exits = host.poll(nxt - now)
+        now = clock.now()
+        if lines:
+            on_line = self._on_line
+            for node, line in lines:
+                on_line(now, node, line)
+        if exits:
+            for node in exits:
+                if self.phase != "stopping":
+                    self._exited.append(node)
+                    self.pending_init.discard(node)
+                    self.log(f"node {node} closed its stdout (exited?) during {self.phase}")
+        if host.overlong:
+            for node, head in host.overlong:
+                self._fault(node, "invalid-output", head, "line longer than 16 MiB")
+            host.overlong.clear()
+        if net.next_due() is not None:
+            nodes = self.node_set
+            send = host.send
+            for src, dest, raw, body in net.due(now):
+                if dest in nodes:
+                    send(dest, raw + b"\n")
+                else:
+                    self._on_client_msg(now, src, dest, body)
+        for c in pool.expire(now):
+            self._completed(now, c)
+        if issuing:
+            if self.nemesis is not None and self.nemesis.next_at <= now:
+                self._nemesis_step(now)
+            if self.stagger:
+                self._issue(now)
+        if self.progress is not None and self.progress.next_at <= now:
+            self.progress.update(now - self.t0, self)
+        return now
+
+    def _issue(self, now: float) -> None:
+        pool = self.pool
+        rng = self.sched_rng
+        while pool.free and self.next_op_at <= now:
+            free = pool.free
+            base = self.next_op_at
+            earliest_free = min(pool.workers[t].free_since for t in free)
+            if earliest_free > base:
+                base = earliest_free  # the op waited for a free worker (Jepsen's stagger)
+            thread = free[rng.randrange(len(free))]
+            f, value = self.workload.next_op(thread)
+            self._invoke(now, thread, f, value)
+            self.next_op_at = base + rng.random() * self.stagger
+
+    def _invoke(self, now: float, thread: int, f: str, value: Any) -> None:
+        cid, node, body = self.pool.invoke(now, thread, f, value)
+        self.net.add_client(cid)
+        self._op(now, "invoke", self.pool.workers[thread].process, f, value)
+        raw = _dumps({"src": cid, "dest": node, "body": body})
+        self.net.send(now, cid, node, raw, body)
+
+    def _nemesis_step(self, now: float, heal: bool = False) -> None:
+        nem = self.nemesis
+        f, inv, done, grudge = nem.stop() if heal else nem.step(now)
+        self._op(now, "info", "nemesis", f, inv)
+        if grudge is None:
+            self.net.heal()
+        else:
+            self.net.partition(grudge)
+        self._op(self.clock.now(), "info", "nemesis", f, done)
+        self.log(f"nemesis: {f} {'healed' if grudge is None else nem.shape}")
+
+    # -- phases --------------------------------------------------------------------------
+    def _init_nodes(self) -> None:
+        self.phase = "init"
+        now = self.clock.now()
+        ids = self.nodes
+        for cid, node in self.init_clients.items():
+            self.net.add_client(cid)
+            body = {"type": "init", "msg_id": 1, "node_id": node, "node_ids": ids}
+            self.net.send(now, cid, node, _dumps({"src": cid, "dest": node, "body": body}), body)
+        deadline = now + self.opts.init_timeout
+        while self.pending_init and now < deadline:
+            now = self._iterate(deadline, issuing=False)
+        for node in sorted(self.pending_init):
+            self._fault(node, "init-timeout",
+                        reason=f"no init_ok within {self.opts.init_timeout:g} s")
+
+    def _main(self) -> None:
+        self.phase = "main"
+        opts = self.opts
+        self.t0 = now = self.clock.now()
+        self.next_op_at = now
+        if self.nemesis is not None:
+            self.nemesis.next_at = now
+        end = now + opts.time_limit
+        while now < end:
+            now = self._iterate(end, issuing=True)
+        self._drain()
+
+    def _drain(self) -> None:
+        now = self.clock.now()
+        while self.pool.busy():
+            now = self._iterate(now + 1.0, issuing=False)
+
+    def _final(self) -> None:
+        finals = deque(self.workload.final_ops())
+        if not finals:
+            return
+        self.phase = "final"
+        now = self.clock.now()
+        if self.nemesis is not None:
+            self._nemesis_step(now, heal=True)
+        recovery = self.opts.effective_recovery_time()
+        if recovery > 0:
+            self.log(f"Waiting {recovery:g} s for recovery...")
+            end = now + recovery
+            while now < end:
+                now = self._iterate(end, issuing=False)
+        pool = self.pool
+        while finals or pool.busy():
+            while finals and pool.free:
+                f, value = finals.popleft()
+                self._invoke(now, pool.free[0], f, value)
+            now = self._iterate(now + 1.0, issuing=False)
+
+    # -- whole run -----------------------------------------------------------------------
+    def run(self) -> RunResult:
+        opts = self.opts
+        store = Store(opts.store, opts.workload)
+        self.store = store
+        store.write_options(opts.to_dict())
+        self._log_file = open(store.file("bench.log"), "w", encoding="utf-8", buffering=1 << 16)
+        journal = _Journal(store.file("messages.jsonl"))
+        self.net = Network(self.nodes, self.net_rng, opts.latency, opts.latency_dist,
+                           journal=journal, log=self.log, log_send=opts.log_net_send,
+                           log_recv=opts.log_net_recv)
+        self.node_set = frozenset(self.nodes)
+        self.init_clients = {f"c{i}": node for i, node in enumerate(self.nodes)}
+        self.pending_init = set(self.nodes)
+        self.pool = ClientPool(opts.concurrency, self.nodes, self.workload,
+                               opts.request_timeout, first_client=len(self.nodes))
+        self.stagger = 2.0 / opts.rate if opts.rate > 0 else 0.0
+        self.next_op_at = 0.0
+        self.nemesis = (PartitionNemesis(self.nodes, opts.nemesis_interval, self.nemesis_rng)
+                        if "partition" in opts.nemesis else None)
+        self.host = self.host_factory(opts, store.node_logs, self.log)
+        codes: dict[str, int | None] = {}
+        try:
+            self.host.start()
+            self._init_nodes()
+            self._main()
+            self._final()
+        finally:
+            self.phase = "stopping"
+            if self.progress is not None:
+                self.progress.clear()
+            codes = self.host.stop()
+            journal.close()
+        for node in self._exited:
+            self.faults.append({"node": node, "kind": "exited", "exit-code": codes.get(node),
+                                "stderr-tail": stderr_tail(store.node_logs / f"{node}.log")})
+        for fault in self.faults:
+            if fault["kind"] != "exited" and "stderr-tail" not in fault:
+                fault["stderr-tail"] = stderr_tail(store.node_logs / f"{fault['node']}.log",
+                                                   500)
+        results = self.analyse()
+        store.write_history(self.history)
+        store.write_results(results)
+        self._log_file.close()
+        self._log_file = None
+        return RunResult(results, store.path, verdict_exit_code(results["valid?"]),
+                         self.history)
+
+    def analyse(self) -> dict:
+        history = self.history
+        try:
+            workload = self.workload.check(history)
+        except Exception as exc:  # a checker bug must not lose the run
+            workload = {"valid?": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+        return compose({
+            "perf": perf(history),
+            "stats": stats(history),
+            "availability": availability(history, self.opts.availability),
+            "net": self.net.stats.result(len(client_completions(history))),
+            "workload": workload,
+            "nodes": {"valid?": not self.faults, "faults": self.faults},
+        })
+
+
+def _process_host(opts: TestOptions, log_dir: Path, log: Callable[[str], None]) -> ProcessHost:
+    return ProcessHost(opts.bin, opts.args, opts.nodes, log_dir, log_stderr=opts.log_stderr,
+                       echo=log)

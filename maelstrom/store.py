@@ -1,0 +1,110 @@
+"""The store: one directory per test run, laid out like Maelstrom's.
+
+    store/<workload>/<timestamp>/
+        history.edn  history.jsonl  history.txt   the history, three ways
+        results.edn  results.json                 the analysis
+        options.json                              the test's options (incl. the seed)
+        messages.jsonl                            the network journal: one line per send/recv
+        bench.log                                 the bench's own log (net logging, faults)
+        node-logs/n0.log ...                      each node's stderr
+    store/<workload>/latest -> <timestamp>
+    store/latest -> <workload>/<timestamp>
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from maelstrom import edn, history as hist
+from maelstrom.edn import Keyword, Tagged
+
+try:
+    import orjson as _orjson
+except ImportError:
+    _orjson = None
+
+__all__ = ["Store", "to_json"]
+
+
+def to_json(x: Any) -> Any:
+    """Plain JSON data for results.json: keywords as ":name", sets as sorted lists, tagged
+    values as {"#tag", "value"}, non-string map keys as their EDN text."""
+    if isinstance(x, Keyword):
+        return ":" + x.name
+    if isinstance(x, dict):
+        return {(k if isinstance(k, str) else
+                 k.name if isinstance(k, Keyword) else edn.dumps(k)): to_json(v)
+                for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_json(v) for v in x]
+    if isinstance(x, (set, frozenset)):
+        return sorted((to_json(v) for v in x), key=repr)
+    if isinstance(x, Tagged):
+        return {"#tag": x.tag, "value": to_json(x.value)}
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    return str(x)
+
+
+def _dump_json(obj: Any) -> bytes:
+    if _orjson is not None:
+        return _orjson.dumps(obj, option=_orjson.OPT_INDENT_2) + b"\n"
+    return (json.dumps(obj, indent=2) + "\n").encode()
+
+
+class Store:
+    """A run directory under `root` (created at construction)."""
+
+    def __init__(self, root: str | os.PathLike, workload: str,
+                 now: _dt.datetime | None = None) -> None:
+        self.root = Path(root)
+        self.workload = workload
+        stamp = (now or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
+        base = self.root / workload
+        base.mkdir(parents=True, exist_ok=True)
+        path, n = base / stamp, 1
+        while True:
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                path = base / f"{stamp}-{n}"
+        self.path = path
+        self.node_logs = path / "node-logs"
+        self.node_logs.mkdir()
+        self._link(base / "latest", path.name)
+        self._link(self.root / "latest", f"{workload}/{path.name}")
+
+    @staticmethod
+    def _link(link: Path, target: str) -> None:
+        tmp = link.with_name(f".{link.name}.{os.getpid()}")
+        try:
+            if tmp.is_symlink():
+                tmp.unlink()
+            tmp.symlink_to(target)
+            os.replace(tmp, link)  # atomic: a concurrent reader never sees no link
+        except OSError:
+            pass  # a filesystem without symlinks still gets the run directory
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def write_options(self, options: dict) -> None:
+        self.file("options.json").write_bytes(_dump_json(to_json(options)))
+
+    def write_history(self, ops: list[hist.Op]) -> None:
+        hist.write_edn(ops, self.file("history.edn"))
+        hist.write_jsonl(ops, self.file("history.jsonl"))
+        hist.write_txt(ops, self.file("history.txt"))
+
+    def write_results(self, results: dict) -> None:
+        from maelstrom.checker import edn_ready  # Jepsen's EDN types for checker output
+
+        self.file("results.edn").write_text(edn.dumps(edn_ready(results), pretty=True) + "\n",
+                                            encoding="utf-8")
+        self.file("results.json").write_bytes(_dump_json(to_json(results)))
