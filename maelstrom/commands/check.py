@@ -1,0 +1,173 @@
+"""`maelstrom check PATH`: check a recorded history for linearizability.
+
+PATH is a history.edn (Jepsen/Maelstrom or Knossos), a history.jsonl, a store run directory, or
+a store root with a `latest` link. Exit status: 0 valid, 1 invalid, 2 unknown, 254 the history
+could not be read or the arguments are wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from maelstrom import edn
+from maelstrom.checker import check as check_history
+from maelstrom.checker import edn_ready, guess_model
+from maelstrom.checker.report import picture, render_html, render_svg
+from maelstrom.edn import Keyword, Tagged
+from maelstrom.history import HistoryError, read_history
+
+EXIT = {True: 0, False: 1, "unknown": 2}
+EXIT_ERROR = 254
+MAX_KEYS_LISTED = 40
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {(k if isinstance(k, str) else edn.dumps(k, keyword_keys=False)): _jsonable(v)
+                for k, v in x.items()}
+    if isinstance(x, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, Keyword):
+        return ":" + x.name
+    if isinstance(x, Tagged):
+        return {"#tag": x.tag, "value": _jsonable(x.value)}
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    return str(x)
+
+
+def _verdict(v: Any) -> str:
+    return {True: "valid", False: "INVALID"}.get(v, "UNKNOWN") if isinstance(v, bool) or v == "unknown" else str(v)
+
+
+def _op_line(op: dict | None) -> str:
+    if not op:
+        return "(the start of the history)"
+    line = (f"op {op['index']}: process {op['process']} :{op['type']} :{op['f']} "
+            f"{edn.dumps(op['value'], keyword_keys=False)}")
+    if op.get("error") is not None:
+        line += f"  error {edn.dumps(op['error'], keyword_keys=False)}"
+    return line
+
+
+def _explain(lin: dict, prefix: str) -> list[str]:
+    """The failing window of one register, as text."""
+    if lin.get("valid?") == "unknown":
+        return [f"{prefix}unknown: {lin.get('cause')}"]
+    if "op" not in lin:
+        return []
+    lines = [f"{prefix}cannot linearize {_op_line(lin['op'])}",
+             f"  last op known good: {_op_line(lin.get('previous-ok'))}",
+             "  register values reachable just before it: "
+             + ", ".join(edn.dumps(s, keyword_keys=False) for s in lin.get("states", []))]
+    concurrent = lin.get("concurrent", [])
+    if concurrent:
+        lines.append(f"  concurrent ops ({len(concurrent) + lin.get('concurrent-omitted', 0)}):")
+        lines += [f"    {_op_line(op)}" for op in concurrent]
+    if lin.get("final-paths"):
+        lines.append("  attempts that fail there:")
+        for path in lin["final-paths"]:
+            head, tail = path[0], path[-1]
+            after = f"op {head['op']['index']}" if head.get("op") else "start"
+            lines.append(f"    after {after} (register "
+                         f"{edn.dumps(head['model'].get('value'), keyword_keys=False)}): "
+                         f"op {tail['op']['index']} -> {tail['model'].get('inconsistent')}")
+    return lines
+
+
+def _write_out(out: Path, result: dict, model: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    results_edn = out / "results.edn"
+    results_edn.write_text(edn.dumps(edn_ready(result), pretty=True) + "\n", encoding="utf-8")
+    written.append(results_edn)
+    if model == "cas-register":
+        invalid = [("", result)] if result["valid?"] is False else []
+    else:
+        invalid = [(f"-{k}", result["results"][k]["linearizable"]) for k in result["failures"]]
+    for suffix, lin in invalid:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in suffix)
+        pic = picture(lin, title=f"linearizability counterexample{(' key ' + suffix[1:]) if suffix else ''}")
+        for ext, text in (("svg", render_svg(pic)), ("html", render_html(pic))):
+            path = out / f"linear{safe}.{ext}"
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+@click.command(name="check")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--model", type=click.Choice(["cas-register", "lin-kv"]),
+              help="Model to check against (default: lin-kv if values are [key value] pairs).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Write results.edn and, for each failure, linear[-KEY].svg/.html here.")
+@click.option("--time-limit", type=float, help="Seconds; a longer search ends as unknown.")
+def check(path: Path, model: str | None, as_json: bool, out: Path | None,
+          time_limit: float | None) -> None:
+    """Check the history at PATH for linearizability."""
+    if time_limit is not None and not time_limit > 0:
+        click.echo("error: --time-limit must be a positive number of seconds", err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        ops = read_history(path)
+    except HistoryError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if model is None:
+        model = guess_model(ops)
+        reason = ("values are [key value] pairs" if model == "lin-kv"
+                  else "values are not [key value] pairs")
+        note = f"model: {model} (guessed: {reason}; use --model to choose)"
+    else:
+        note = f"model: {model}"
+    result = check_history(ops, model, time_limit=time_limit)
+    valid = result["valid?"]
+
+    written = []
+    if out is not None:
+        try:
+            written = _write_out(out, result, model)
+        except OSError as exc:
+            click.echo(f"error: cannot write to {out}: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+
+    if as_json:
+        click.echo(note, err=True)
+        click.echo(json.dumps(_jsonable(result), indent=1))
+    else:
+        clients = sum(1 for op in ops if isinstance(op.process, int))
+        click.echo(f"history: {path} ({len(ops)} ops, {clients} from clients)")
+        click.echo(note)
+        lines: list[str] = []
+        if model == "lin-kv":
+            results = result["results"]
+            if "cause" in result:
+                lines.append(f"unknown: {result['cause']}")
+            shown = 0
+            for key, r in results.items():
+                if r["valid?"] is True and len(results) > MAX_KEYS_LISTED:
+                    continue
+                shown += 1
+                lin = r["linearizable"]
+                lines.append(f"key {edn.dumps(key, keyword_keys=False)}: {_verdict(r['valid?'])} "
+                             f"({lin.get('configs', 0)} configurations)")
+            if shown < len(results):
+                lines.append(f"({len(results) - shown} more keys, all valid)")
+            for key in results:
+                lin = results[key]["linearizable"]
+                if lin["valid?"] is not True:
+                    lines += _explain(lin, f"key {edn.dumps(key, keyword_keys=False)}: ")
+        else:
+            lines += _explain(result, "")
+        for line in lines:
+            click.echo(line)
+        click.echo(f"overall: {_verdict(valid)}")
+        for p in written:
+            click.echo(f"wrote {p}")
+    sys.exit(EXIT.get(valid, 2))
