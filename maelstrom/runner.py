@@ -335,6 +335,7 @@ class Runner:
         self.phase = "main"
         opts = self.opts
         self.t0 = now = self.clock.now()
+        self.net.origin = now
         self.next_op_at = now
         if self.nemesis is not None:
             self.nemesis.next_at = now
