@@ -85,7 +85,6 @@ class Network:
         self._log = log if (log_send or log_recv) else None
         self._log_send = log_send
         self._log_recv = log_recv
-        self.origin = 0.0  # journal times are ns since this instant (the test's start)
 
     # -- membership ----------------------------------------------------------------------
     def add_client(self, client_id: str) -> None:
@@ -129,7 +128,7 @@ class Network:
             stats.send_clients += 1
         if self._journal is not None:
             self._journal.write(b'{"type":"send","time":%d,"id":%d,"message":%s}\n'
-                                % (int((now - self.origin) * 1e9), mid, raw))
+                                % (int(now * 1e9), mid, raw))
         if self._log is not None and self._log_send:
             self._log(f":send {raw.decode('utf-8', 'replace')}")
         if client or self._mean == 0.0:
@@ -164,7 +163,7 @@ class Network:
         grudge = self.grudge
         stats = self.stats
         journal = self._journal
-        t_ns = int((now - self.origin) * 1e9)
+        t_ns = int(now * 1e9)
         for _, mid, src, dest, raw, body, client in batch:
             if grudge:
                 drops = grudge.get(dest)

@@ -335,7 +335,8 @@ class Runner:
         self.phase = "main"
         opts = self.opts
         self.t0 = now = self.clock.now()
-        self.net.origin = now
+        # The journal counts from node start; mark where the history's time 0 is.
+        self.journal.write(b'{"type":"workload-start","time":%d}\n' % int(now * 1e9))
         self.next_op_at = now
         if self.nemesis is not None:
             self.nemesis.next_at = now
@@ -377,7 +378,7 @@ class Runner:
         self.store = store
         store.write_options(opts.to_dict())
         self._log_file = open(store.file("bench.log"), "w", encoding="utf-8", buffering=1 << 16)
-        journal = _Journal(store.file("messages.jsonl"))
+        self.journal = journal = _Journal(store.file("messages.jsonl"))
         self.net = Network(self.nodes, self.net_rng, opts.latency, opts.latency_dist,
                            journal=journal, log=self.log, log_send=opts.log_net_send,
                            log_recv=opts.log_net_recv)
