@@ -144,3 +144,27 @@ def test_node_hanging_on_init_is_reported(tmp_path):
     assert code == 1, out
     assert {(f["node"], f["kind"]) for f in faults(store)} == {("n0", "init-timeout"),
                                                                ("n1", "init-timeout")}
+
+
+def test_net_logging_goes_to_the_bench_log(tmp_path):
+    code, out, store = run(tmp_path, "-w", "echo", "--bin", str(NODES / "echo.py"),
+                           "--node-count", "1", "--time-limit", "0.5", "--rate", "10",
+                           "--log-net-send", "--log-net-recv", "--seed", "1")
+    assert code == 0, out
+    log = (store / "bench.log").read_text()
+    assert ':send {"src":"c0","dest":"n0","body":{"type":"init"' in log
+    assert ":recv " in log and '"type": "echo_ok"' in log  # node lines are logged as printed
+
+
+def test_progress_line_only_on_a_terminal_and_not_quiet():
+    import io
+
+    from maelstrom.progress import progress_for
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert progress_for(False, io.StringIO()) is None
+    assert progress_for(True, Tty()) is None
+    assert progress_for(False, Tty()) is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import traceback
 
 import click
 
@@ -140,7 +141,13 @@ def test(workload, bin_, node_count, time_limit, rate, concurrency, latency, lat
         log_stderr=log_stderr, log_net_send=log_net_send, log_net_recv=log_net_recv, seed=seed,
         quiet=quiet, init_timeout=init_timeout, recovery_time=recovery_time, store=store_root)
     runner = Runner(opts, WORKLOADS[workload], progress=progress_for(quiet))
-    result = runner.run()
+    try:
+        result = runner.run()
+    except (BenchError, KeyboardInterrupt):
+        raise
+    except Exception:  # a bench bug must not exit 1, which would read as "invalid"
+        traceback.print_exc()
+        raise BenchError("the bench failed while running the test (traceback above)") from None
     click.echo(summary(result.results, result.store, seed))
     sys.exit(result.exit_code)
 
