@@ -65,6 +65,8 @@ _LINE_EXCERPT = 300
 class TestOptions:
     """Everything that defines a test run (what `maelstrom test` parsed)."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     workload: str = "lin-kv"
     bin: str = ""
     args: list[str] = field(default_factory=list)
