@@ -15,6 +15,7 @@ keys, keys are spread over worker processes.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from typing import Any
@@ -23,7 +24,8 @@ from maelstrom.checker.counterexample import explain_failure
 from maelstrom.checker.prepare import (
     Call, HistoryShapeError, intern_calls, keyed_calls, looks_like_lin_kv, register_calls,
 )
-from maelstrom.checker.wgl import search
+from maelstrom.checker.model import Interner
+from maelstrom.checker.wgl import SearchResult, search
 from maelstrom.edn import Keyword, Tagged
 from maelstrom.history import Op
 
@@ -31,6 +33,7 @@ __all__ = ["check", "check_register", "guess_model", "merge_valid", "edn_ready",
 
 MODELS = ("lin-kv", "cas-register")
 PARALLEL_MIN_CALLS = 20_000  # below this, starting worker processes costs more than it saves
+EASY_CONFIGS = 20_000        # memo size a key may use before it is considered worth a worker
 DEFAULT_MAX_CONFIGS = 4_000_000
 
 
@@ -53,12 +56,15 @@ def check_register(calls: list[Call], deadline: float | None = None,
                    max_configs: int = DEFAULT_MAX_CONFIGS) -> dict[str, Any]:
     """Check one register's calls (from prepare); the cas-register result dict."""
     interner = intern_calls(calls)
-    result = search(calls, deadline=deadline, max_configs=max_configs)
-    out: dict[str, Any] = {"valid?": result.valid, "analyzer": "wgl", "configs": result.configs}
-    if result.valid is False:
-        out.update(explain_failure(result, calls, interner))
-    elif result.valid == "unknown":
-        out["cause"] = result.cause
+    return _result(search(calls, deadline=deadline, max_configs=max_configs), calls, interner)
+
+
+def _result(found: SearchResult, calls: list[Call], interner: Interner) -> dict[str, Any]:
+    out: dict[str, Any] = {"valid?": found.valid, "analyzer": "wgl", "configs": found.configs}
+    if found.valid is False:
+        out.update(explain_failure(found, calls, interner))
+    elif found.valid == "unknown":
+        out["cause"] = found.cause
     return out
 
 
@@ -70,30 +76,40 @@ def _unknown(cause: str) -> dict[str, Any]:
     return {"valid?": "unknown", "analyzer": "wgl", "cause": cause}
 
 
-def _check_keys(items: list[tuple[Any, list[Call]]], deadline: float | None,
-                max_configs: int) -> list[tuple[Any, dict]]:
-    return [(key, check_register(calls, deadline, max_configs)) for key, calls in items]
+# Worker processes are forked with the per-key calls already in memory (this global), so only
+# key numbers go out and small SearchResults come back: nothing big is pickled.
+_FORKED_CALLS: list[list[Call]] = []
 
 
-def _parallel(items: list[tuple[Any, list[Call]]], deadline: float | None, max_configs: int,
-              workers: int) -> list[tuple[Any, dict]]:
+def _search_keys(indexes: list[int], deadline: float | None,
+                 max_configs: int) -> list[tuple[int, SearchResult]]:
+    return [(i, search(_FORKED_CALLS[i], deadline=deadline, max_configs=max_configs))
+            for i in indexes]
+
+
+def _parallel_search(per_key: list[list[Call]], deadline: float | None, max_configs: int,
+                     workers: int) -> list[SearchResult]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # Deal keys round-robin by size so each worker gets a similar share of the work.
-    items = sorted(items, key=lambda kv: -len(kv[1]))
-    chunks: list[list] = [[] for _ in range(workers)]
-    for n, item in enumerate(items):
-        chunks[n % workers].append(item)
-    # time.monotonic() is system-wide on Linux, so the deadline means the same in the workers.
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
-                                      else None)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_check_keys, chunk, deadline, max_configs) for chunk in chunks if chunk]
-        out = []
-        for fut in futures:
-            out.extend(fut.result())
-    return out
+    global _FORKED_CALLS
+    # Deal keys out by size, largest first, so workers get similar shares.
+    order = sorted(range(len(per_key)), key=lambda i: -len(per_key[i]))
+    chunks: list[list[int]] = [order[w::workers] for w in range(workers)]
+    _FORKED_CALLS = per_key
+    try:
+        # time.monotonic() is system-wide on Linux: the deadline means the same in the workers.
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = [pool.submit(_search_keys, chunk, deadline, max_configs)
+                       for chunk in chunks if chunk]
+            found: list[SearchResult | None] = [None] * len(per_key)
+            for fut in futures:
+                for i, res in fut.result():
+                    found[i] = res
+    finally:
+        _FORKED_CALLS = []
+    return found  # type: ignore[return-value]
 
 
 def check(ops: list[Op], model: str = "lin-kv", time_limit: float | None = None, *,
@@ -106,7 +122,9 @@ def check(ops: list[Op], model: str = "lin-kv", time_limit: float | None = None,
     Non-client ops (the nemesis) are ignored. `:info` ops and invokes with no completion may take
     effect any time after their invoke, or never; `:fail` ops never. `time_limit` (seconds, for
     the whole check) turns a search that runs longer into "unknown" with a `cause`.
-    `workers`: processes for lin-kv keys (default: up to 2 when the history is large).
+    `workers`: processes for lin-kv keys (default: up to 2 when the history is large; only keys
+    whose search outgrows EASY_CONFIGS go to workers). `max_configs` bounds each key's memo:
+    past it the key is "unknown" rather than running out of memory.
     """
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
@@ -121,19 +139,35 @@ def check(ops: list[Op], model: str = "lin-kv", time_limit: float | None = None,
             out.update({"results": {}, "failures": []})
         return out
 
-    items = list(keyed.items())
-    total = sum(len(calls) for _, calls in items)
+    keys = list(keyed)
+    per_key = [keyed[k] for k in keys]
+    interners = [intern_calls(calls) for calls in per_key]
+    total = sum(len(calls) for calls in per_key)
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if total >= PARALLEL_MIN_CALLS else 1
-    workers = max(1, min(workers, len(items)))
-    if workers > 1:
-        checked = dict(_parallel(items, deadline, max_configs, workers))
+    workers = max(1, min(workers, len(keys)))
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        # Most keys are easy and a worker process costs more than their whole search: search
+        # every key here with a small memo budget first, and farm out only the keys that need
+        # more (if there are several of them).
+        found = [search(calls, deadline=deadline, max_configs=min(EASY_CONFIGS, max_configs))
+                 for calls in per_key]
+        hard = [i for i, res in enumerate(found)
+                if res.valid == "unknown" and res.cause and "configurations" in res.cause
+                and EASY_CONFIGS < max_configs]
+        if len(hard) > 1:
+            again = _parallel_search([per_key[i] for i in hard], deadline, max_configs,
+                                     min(workers, len(hard)))
+        else:
+            again = [search(per_key[i], deadline=deadline, max_configs=max_configs) for i in hard]
+        for i, res in zip(hard, again):
+            found[i] = res
     else:
-        checked = dict(_check_keys(items, deadline, max_configs))
+        found = [search(calls, deadline=deadline, max_configs=max_configs) for calls in per_key]
 
     results = {}
-    for key, _ in items:  # keep first-appearance order
-        lin = checked[key]
+    for key, calls, interner, res in zip(keys, per_key, interners, found):
+        lin = _result(res, calls, interner)
         results[key] = {"linearizable": lin, "valid?": lin["valid?"]}
     return {"valid?": merge_valid(r["valid?"] for r in results.values()),
             "results": results,
