@@ -57,7 +57,7 @@ except ImportError:  # slower, same behaviour
 
 __all__ = ["TestOptions", "Runner", "RunResult"]
 
-_MAX_LINE_FAULTS = 10  # per node: the first few offending lines are enough to debug
+_MAX_FAULTS = 10  # recorded per node (all are counted)
 _LINE_EXCERPT = 300
 
 
@@ -149,7 +149,7 @@ class Runner:
         self.history: list[Op] = []
         self.counts = {"ok": 0, "fail": 0, "info": 0}
         self.faults: list[dict] = []
-        self._line_faults: dict[str, int] = {}
+        self._fault_counts: dict[str, int] = {}
         self._exited: list[str] = []
         self.t0 = 0.0
         self.phase = "setup"
@@ -176,11 +176,10 @@ class Runner:
         self._op(now, type_, process, f, value, error)
 
     def _fault(self, node: str, kind: str, line: bytes | None = None, reason: str = "") -> None:
-        if line is not None:
-            n = self._line_faults.get(node, 0) + 1
-            self._line_faults[node] = n
-            if n > _MAX_LINE_FAULTS:
-                return
+        n = self._fault_counts.get(node, 0) + 1
+        self._fault_counts[node] = n
+        if n > _MAX_FAULTS:
+            return  # the first few are enough to debug; the count says how many there were
         fault: dict[str, Any] = {"node": node, "kind": kind}
         if reason:
             fault["reason"] = reason
@@ -433,7 +432,8 @@ class Runner:
             "availability": availability(history, self.opts.availability),
             "net": self.net.stats.result(len(client_completions(history))),
             "workload": workload,
-            "nodes": {"valid?": not self.faults, "faults": self.faults},
+            "nodes": {"valid?": not self.faults, "faults": self.faults,
+                      "fault-counts": dict(sorted(self._fault_counts.items()))},
         })
 
 

@@ -137,6 +137,8 @@ def test_invalid_output_is_reported(tmp_path, mode, reason):
     found = faults(store)
     assert found and all(f["node"] == "n0" and f["kind"] == "invalid-output" for f in found)
     assert reason in found[0]["reason"] and found[0]["line"]
+    assert len(found) <= 10  # the first few are kept, all are counted
+    assert results(store)["nodes"]["fault-counts"]["n0"] >= len(found)
 
 
 def test_node_hanging_on_init_is_reported(tmp_path):
