@@ -23,10 +23,8 @@ test still runs to the end.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
-import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
