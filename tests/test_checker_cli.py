@@ -64,11 +64,9 @@ def test_explicit_model_and_store_directory(tmp_path):
 
 
 def test_time_limit_exit_2(tmp_path):
-    rows = [f"{{:process {p}, :type :invoke, :f :write, :value {p}}}" for p in range(18)]
-    rows += [f"{{:process {100 + i}, :type :invoke, :f :read, :value nil}}" for i in range(18)]
-    rows += [f"{{:process {100 + i}, :type :ok, :f :read, :value {(i * 7) % 18}}}" for i in range(18)]
-    rows += ["{:process 200, :type :invoke, :f :read, :value nil}",
-             "{:process 200, :type :ok, :f :read, :value 999}"]
+    from test_checker import hard_rows
+    rows = ["{:process %d, :type :%s, :f :%s, :value %s}" % (p, t, f, "nil" if v is None else v)
+            for p, t, f, v in hard_rows()]
     (tmp_path / "h.edn").write_text("\n".join(rows))
     res = run(tmp_path / "h.edn", "--time-limit", "0.2")
     assert res.exit_code == 2 and "time limit" in res.output and "overall: UNKNOWN" in res.output

@@ -164,15 +164,15 @@ def test_write_moved_outside_its_window_agrees_with_brute_force(history, data):
 
 
 @st.composite
-def arbitrary_histories(draw):
+def arbitrary_histories(draw, completions=("ok", "ok", "fail", "info"), max_rows=12):
     """Any well-formed history: random invokes and completions of random ops."""
     rows: list[Op] = []
     in_flight: dict[int, tuple] = {}
-    for _ in range(draw(st.integers(1, 12))):
+    for _ in range(draw(st.integers(1, max_rows))):
         p = draw(st.integers(0, 3))
         if p in in_flight:
             f, value = in_flight.pop(p)
-            kind = draw(st.sampled_from(["ok", "ok", "fail", "info"]))
+            kind = draw(st.sampled_from(completions))
             if f == "read" and kind == "ok":
                 value = draw(st.sampled_from([None, 0, 1]))
             rows.append(Op(len(rows), len(rows), kind, p, f, value))
@@ -188,6 +188,14 @@ def arbitrary_histories(draw):
 @settings(max_examples=500, deadline=None)
 @given(arbitrary_histories())
 def test_arbitrary_small_histories_agree_with_brute_force(history):
+    assert check(history, "cas-register")["valid?"] is brute_force_linearizable(history)
+
+
+@settings(max_examples=500, deadline=None)
+@given(arbitrary_histories(completions=("ok", "info", "info"), max_rows=14))
+def test_histories_with_many_info_ops_agree_with_brute_force(history):
+    # exercises the rules for optional ops: interchangeable twins, no optional op right before
+    # a write, dominance of smaller optional sets in the memo
     assert check(history, "cas-register")["valid?"] is brute_force_linearizable(history)
 
 

@@ -70,6 +70,8 @@ def explain_failure(result: SearchResult, calls: list[Call], interner: Interner)
     if culprit is None:
         return out
     out["op"] = op_dict(calls[culprit])
+    if result.cause:
+        out["cause"] = result.cause
     # Of the dead ends, the one whose last linearized op completed earliest: the latest point in
     # the history that is certainly fine.
     previous = min((s.previous_ok for s in result.stuck if s.previous_ok is not None),

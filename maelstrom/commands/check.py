@@ -61,10 +61,14 @@ def _explain(lin: dict, prefix: str) -> list[str]:
         return [f"{prefix}unknown: {lin.get('cause')}"]
     if "op" not in lin:
         return []
-    lines = [f"{prefix}cannot linearize {_op_line(lin['op'])}",
+    lines = [f"{prefix}cannot linearize {_op_line(lin['op'])}"]
+    if lin.get("cause"):
+        lines.append(f"  why: {lin['cause']}")
+    lines += [
              f"  last op known good: {_op_line(lin.get('previous-ok'))}",
              "  register values reachable just before it: "
-             + ", ".join(edn.dumps(s, keyword_keys=False) for s in lin.get("states", []))]
+             + (", ".join(edn.dumps(s, keyword_keys=False) for s in lin.get("states", []))
+                or "(not searched)")]
     concurrent = lin.get("concurrent", [])
     if concurrent:
         lines.append(f"  concurrent ops ({len(concurrent) + lin.get('concurrent-omitted', 0)}):")
