@@ -141,10 +141,10 @@ class RaftCore:
             if self.role == LEADER:
                 t = self.timing
                 for peer, pr in self._progress.items():
-                    if pr.inflight and now - pr.inflight[0][1] >= t.resend_timeout:
+                    if pr.inflight and now >= pr.inflight[0][1] + t.resend_timeout:
                         pr.become_probe()
                         self._flush_at = now
-                    elif (now - pr.last_sent_at >= t.heartbeat_interval
+                    elif (now >= pr.last_sent_at + t.heartbeat_interval
                           and pr.window_open(t.max_inflight)):
                         self._flush_at = now
         elif now >= self._election_deadline:
@@ -527,7 +527,8 @@ class RaftCore:
             return True
         if pr.state == PROBE:
             return True  # learn where the follower stands
-        return now - pr.last_sent_at >= self.timing.heartbeat_interval
+        # Same expression as next_deadline(): (a + b) - a >= b can fail in floating point.
+        return now >= pr.last_sent_at + self.timing.heartbeat_interval
 
     def _flush(self, now: float) -> None:
         self._flush_at = _INF
