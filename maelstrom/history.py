@@ -35,6 +35,7 @@ class Op:
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -64,33 +65,101 @@ def _name(x: Any) -> Any:
     return x.name if isinstance(x, Keyword) else x
 
 
+_FIELDS = ("index", "time", "type", "process", "f", "value", "error")
+_KEYWORD_FIELDS = tuple(Keyword(name) for name in _FIELDS)
+
+
 def op_from_map(m: Any, position: int) -> Op:
     """An `Op` from a parsed op map (keys may be Keywords or str). `position` fills a missing
     :index and :time (so histories written without them still order correctly)."""
     if not isinstance(m, dict):
         raise HistoryError(f"op {position}: expected a map, got {edn.dumps(m)[:80]}")
-    fields = {(_name(k) if isinstance(k, (Keyword, str)) else k): v for k, v in m.items()}
-    type_ = _name(fields.get("type"))
+    keys = _KEYWORD_FIELDS if _KEYWORD_FIELDS[2] in m else _FIELDS
+    get = m.get
+    type_ = _name(get(keys[2]))
     if type_ not in OP_TYPES:
         raise HistoryError(f"op {position}: :type must be one of :invoke :ok :fail :info, "
-                           f"got {edn.dumps(fields.get('type'))}")
-    process = _name(fields.get("process"))
+                           f"got {edn.dumps(get(keys[2]))}")
+    process = _name(get(keys[3]))
     if isinstance(process, bool) or not isinstance(process, (int, str)):
         raise HistoryError(f"op {position}: :process must be an integer or a keyword, "
-                           f"got {edn.dumps(fields.get('process'))}")
-    f = _name(fields.get("f"))
+                           f"got {edn.dumps(get(keys[3]))}")
+    f = _name(get(keys[4]))
     if f is None:
         raise HistoryError(f"op {position}: missing :f")
     if not isinstance(f, str):
         f = edn.dumps(f)
-    index = fields.get("index", position)
-    time = fields.get("time", position)
+    index = get(keys[0], position)
+    time = get(keys[1], position)
     if isinstance(index, bool) or not isinstance(index, int):
         raise HistoryError(f"op {position}: :index must be an integer")
-    if isinstance(time, bool) or not isinstance(time, (int, float)):
-        raise HistoryError(f"op {position}: :time must be a number")
-    return Op(index=index, time=int(time), type=type_, process=process, f=f,
-              value=fields.get("value"), error=fields.get("error"))
+    if isinstance(time, bool) or not isinstance(time, (int, float)) or time != time \
+            or time in (float("inf"), float("-inf")):
+        raise HistoryError(f"op {position}: :time must be a finite number")
+    return Op(index, int(time), type_, process, f, get(keys[5]), get(keys[6]))
+
+
+# Maelstrom writes one op per line in one fixed shape; reading that shape with one regex and
+# memoised value parsing is much faster than a general EDN reader (values repeat a lot: [0 nil]).
+# Any line not in this shape sends the whole text to the general reader.
+_MAELSTROM_LINE = re.compile(
+    r"\{:index (\d+), :time (\d+), :type :(invoke|ok|fail|info), "
+    r":process (?:(\d+)|:([\w.*+!\-?$%&=<>]+)), :f :([\w.*+!\-?$%&=<>]+), "
+    r":value (.*?)(?:, :error (.*))?\}\s*\Z")
+
+
+def _copy(x: Any) -> Any:
+    if type(x) is list:
+        return [_copy(v) for v in x]
+    if type(x) is dict:
+        return {k: _copy(v) for k, v in x.items()}
+    return x
+
+
+def _value_reader() -> Any:
+    """A memoised reader of one EDN value. Values from the memo are shared, so every op gets its
+    own copy of lists and dicts (a slice for flat lists, the common case)."""
+    memo: dict[str, tuple[Any, int]] = {}
+
+    def read(text: str) -> Any:
+        hit = memo.get(text)
+        if hit is None:
+            values = edn._fast_loads_all(text)  # raises edn._Unsupported
+            if len(values) != 1:
+                raise edn._Unsupported
+            v = values[0]
+            if type(v) is list and not any(type(e) in (list, dict) for e in v):
+                hit = (v, 1)
+            elif type(v) in (list, dict):
+                hit = (v, 2)
+            else:
+                hit = (v, 0)
+            memo[text] = hit
+        v, how = hit
+        return v if how == 0 else v[:] if how == 1 else _copy(v)
+
+    return read
+
+
+def _parse_maelstrom_lines(text: str) -> list[Op] | None:
+    """Ops if every non-blank line is a Maelstrom op line, else None."""
+    ops = []
+    append = ops.append
+    match = _MAELSTROM_LINE.match
+    read = _value_reader()
+    try:
+        for line in text.split("\n"):
+            m = match(line)
+            if m is None:
+                if line.strip():
+                    return None
+                continue
+            index, time, type_, pid, pname, f, value_text, error_text = m.groups()
+            append(Op(int(index), int(time), type_, int(pid) if pid is not None else pname, f,
+                      read(value_text), None if error_text is None else read(error_text)))
+    except (edn._Unsupported, RecursionError, ValueError):
+        return None
+    return ops
 
 
 def _process_edn(process: int | str) -> str:
@@ -145,6 +214,8 @@ def _to_json_value(x: Any) -> Any:
 
 
 def _from_json_value(x: Any) -> Any:
+    if x is None or type(x) is int:
+        return x
     if isinstance(x, str):
         if x.startswith("::"):
             return x[1:]
@@ -152,7 +223,15 @@ def _from_json_value(x: Any) -> Any:
             return Keyword(x[1:])
         return x
     if isinstance(x, list):
-        return [_from_json_value(v) for v in x]
+        out = x  # reuse the parsed list unless an element needs converting
+        for i, v in enumerate(x):
+            if not (v is None or type(v) is int):
+                w = _from_json_value(v)
+                if w is not v or type(v) is str:
+                    if out is x:
+                        out = list(x)
+                    out[i] = w
+        return out
     if isinstance(x, dict):
         if set(x) == {"#set"} and isinstance(x["#set"], list):
             return frozenset(_hashable(_from_json_value(v)) for v in x["#set"])
@@ -181,15 +260,21 @@ def op_to_json(op: Op) -> dict:
 
 def op_from_json(d: Any, position: int) -> Op:
     """Inverse of `op_to_json`; missing index/time are filled from `position`."""
+    if type(d) is dict:  # fast path: the shape write_jsonl produces
+        t, p, f = d.get("type"), d.get("process"), d.get("f")
+        index, time = d.get("index", position), d.get("time", position)
+        if (t in OP_TYPES and type(f) is str and f[:1] != ":" and type(index) is int
+                and type(time) is int and (type(p) is int or (type(p) is str and p[:1] != ":"))):
+            v, e = d.get("value"), d.get("error")
+            return Op(index, time, t, p, f, v if v is None or type(v) is int else _from_json_value(v),
+                      None if e is None else _from_json_value(e))
     if not isinstance(d, dict):
         raise HistoryError(f"op {position}: expected a JSON object")
     m = dict(d)
-    if isinstance(m.get("type"), str):
-        m["type"] = m["type"].lstrip(":")
-    if isinstance(m.get("process"), str):
-        m["process"] = m["process"].lstrip(":")
-    if isinstance(m.get("f"), str):
-        m["f"] = m["f"].lstrip(":")
+    for field in ("type", "process", "f"):
+        v = m.get(field)
+        if isinstance(v, str) and v.startswith(":"):
+            m[field] = v[1:]
     m["value"] = _from_json_value(m.get("value"))
     m["error"] = _from_json_value(m.get("error"))
     return op_from_map(m, position)
@@ -211,6 +296,9 @@ def _json_loads(text: str) -> Any:
 def parse_edn_history(text: str) -> list[Op]:
     """Ops from EDN text: one vector or list of op maps, or op maps one after another (one per
     line, as Maelstrom writes them). `;` comments are fine. Raises HistoryError."""
+    fast = _parse_maelstrom_lines(text)
+    if fast is not None:
+        return fast
     try:
         values = edn.loads_all(text)
     except edn.EDNError as exc:
@@ -228,6 +316,13 @@ def parse_jsonl_history(text: str) -> list[Op]:
             items = _json_loads(stripped)
         except ValueError as exc:
             raise HistoryError(f"cannot parse JSON: {exc}") from None
+        return [op_from_json(d, i) for i, d in enumerate(items)]
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:  # one parse of the whole file; on any error, go line by line to say where
+        items = _json_loads("[" + ",".join(lines) + "]")
+    except ValueError:
+        items = None
+    if isinstance(items, list) and len(items) == len(lines):
         return [op_from_json(d, i) for i, d in enumerate(items)]
     ops = []
     for lineno, line in enumerate(text.splitlines(), 1):

@@ -92,3 +92,36 @@ def test_arbitrary_text_never_crashes_the_reader(text):
         edn.loads_all(text)
     except EDNError:
         pass
+
+
+_texts = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20),
+              st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda f: round(f, 3)),
+              st.text(max_size=6), st.sampled_from([Keyword("a"), Keyword("ns/b"), Keyword("x?")])),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner, inner),
+                            st.frozensets(st.integers(0, 9), max_size=3),
+                            st.dictionaries(st.one_of(st.integers(0, 5), st.tuples(st.integers(0, 2))),
+                                            inner, max_size=3)),
+    max_leaves=10)
+
+
+@given(st.lists(_texts, max_size=3), st.sampled_from([" ", "\n", ", ", " ; note\n", "\t"]))
+def test_fast_reader_agrees_with_edn_format(values, sep):
+    from maelstrom.edn import _fast_loads_all, _slow_loads_all
+    text = sep.join(edn.dumps(v, keyword_keys=False) for v in values)
+    assert _fast_loads_all(text) == _slow_loads_all(text)
+
+
+@pytest.mark.parametrize("text", ["#inst \"2020-01-01\"", "\\a", "1/2", "foo", "1.5M", "#_ 1 2",
+                                  "##Inf", "{:a 1 :b}", "[1 2", "[1 2)", '"\\x41"', "007", ":a/b/c"])
+def test_fast_reader_leaves_everything_else_to_edn_format(text):
+    from maelstrom.edn import _Unsupported, _fast_loads_all, _slow_loads_all
+    with pytest.raises(_Unsupported):
+        _fast_loads_all(text)
+    try:
+        expected = _slow_loads_all(text)
+    except EDNError:
+        with pytest.raises(EDNError):
+            edn.loads_all(text)
+    else:
+        assert edn.loads_all(text) == expected

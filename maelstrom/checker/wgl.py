@@ -1,31 +1,41 @@
 """Wing & Gong's linearizability search with Lowe's memoisation, for one register.
 
-The history is a doubly linked list of events in history order: a *call* event per operation and
-a *return* event per required (`:ok`) operation; optional operations (`:info`, never completed)
-have no return, so they may be linearized at any point after their call, or never.
+Required (`:ok`) ops sit in a doubly linked list of call and return events in history order.
+Optional ops (`:info`, never completed) have no return: they may take effect at any point after
+their call, or never; their calls sit in a second list, in call order.
 
-The search walks the list from the front. At a call it tries to linearize that operation next:
-if the model allows it and the configuration (set of linearized ops, register value) has not
-been seen before, it pushes a backtrack point, removes the op's events from the list ("lifts"
-it) and starts again from the front. Reaching a return means that op can no longer be delayed
-and nothing before it works: undo the last choice and try the call after it. The history is
-linearizable when every required op is linearized; it is not when there is nothing left to undo.
+The search walks the main list from the front. At a call it tries to linearize that op next:
+if the model allows it and the configuration (linearized ops, register value) is new, it pushes
+a backtrack point, unlinks ("lifts") the op's events and starts again from the front. At the
+first return in the list, every required candidate has been tried, so it tries the optional ops
+called before that return. When those are exhausted too, the op of that return cannot be delayed
+any further: undo the last choice and try the next candidate after it. The history is
+linearizable once every required op is linearized; it is not when nothing is left to undo.
 
-What keeps it fast in Python:
-- Values are small ints (model.Interner) and the set of linearized ops is an int bitset. Required
-  ops are numbered in call order and the bitset is stored shifted by `base`, the number of leading
-  ops that are all linearized, so it stays a few machine words however long the history is.
-  Optional ops have their own (small) bitset. The memo holds (base, bits, optional bits, value).
-- Ops that never change the register where they are legal (reads, cas x->x) are linearized as
-  soon as they are legal with no backtrack alternative: putting such an op first never breaks an
-  order that would have put it later (it is legal only in the current value, and it is minimal
-  in real time, or the scan would have hit a return before it). If that configuration is already
-  in the memo, the current one has failed too, so we backtrack at once.
-- The event list lives in two int lists (next, prev); no objects are made per step.
+Pruning, each of which keeps at least one shortest successful continuation whenever there is
+one (so the search stays exact; tests/test_checker_properties.py checks it against brute force):
+- Pure ops (reads, cas x->x) are linearized as soon as they are legal, with no alternative kept:
+  such an op is legal only in the current value and changes nothing, and it is minimal in real
+  time (else the scan would have met a return first), so moving it to the front of any valid
+  continuation keeps that continuation valid. If that configuration already failed, so does this
+  one. (An optional pure op might as well never happen: it is dropped.)
+- An optional op is never linearized right before a write: dropping it from such an order leaves
+  the order valid. The `after` flag marks "the last op was optional", and is part of the memo key.
+- Identical optional ops are interchangeable: they are used in call order.
+- The memo counts a configuration as seen if one with the same required set, value and flag, or
+  with the flag clear, was seen with a subset of its optional ops: that one had every option this
+  one has (the extra optional ops could still happen later, or never).
+- An op needing a value no op could have set before it completes (`_impossible`) makes the
+  history invalid without an exhaustive search.
 
-For the counterexample the search remembers the return event furthest along the history at which
-it got stuck, and up to `max_states` distinct register values it was stuck there with, each with
-the ops it had tried there and the last required op it had linearized before.
+Representation: values are small ints (model.Interner); the set of linearized required ops is an
+int bitset stored shifted by `base`, the count of leading required ops all linearized, so it stays
+a few machine words however long the history; optional ops have their own bitset. The lists live
+in two int arrays (next, prev); no objects are made per step.
+
+For the counterexample the search remembers the return furthest along the history at which it got
+stuck, and up to `max_states` distinct register values it was stuck there with, each with the ops
+it had tried there and the last required op linearized before.
 """
 
 from __future__ import annotations
