@@ -168,6 +168,16 @@ def bench_generated(n_ops: int, n_keys: int, seed: int, keys_at_once: int,
           f"{n_keys} keys ({keys_at_once} at a time), concurrency 10, {infos} :info ops, "
           f"seed {seed} "
           f"(generated in {gen:.2f} s)")
+    import tempfile
+    from maelstrom.history import write_edn, write_jsonl
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, writer in (("history.edn", write_edn), ("history.jsonl", write_jsonl)):
+            path = Path(tmp) / name
+            writer(ops, path)
+            start = time.perf_counter()
+            read_back = read_history(path)
+            print(f"read {name}: {time.perf_counter() - start:.3f} s "
+                  f"({path.stat().st_size / 2**20:.1f} MiB, round trip exact: {read_back == ops})")
     start = time.perf_counter()
     result = check(ops, "lin-kv")
     wall_default = time.perf_counter() - start

@@ -122,3 +122,26 @@ def test_bad_paths_and_json_raise_history_error(tmp_path):
     (tmp_path / "h.jsonl").write_text('{"type": "ok"\n')
     with pytest.raises(HistoryError, match="line 1"):
         read_history(tmp_path / "h.jsonl")
+
+
+@pytest.mark.parametrize("path", LIN_KV, ids=os.path.basename)
+def test_maelstrom_fast_path_reads_what_edn_format_reads(path):
+    from maelstrom import edn
+    from maelstrom.history import _parse_maelstrom_lines, op_from_map
+    text = Path(path).read_text()
+    fast = _parse_maelstrom_lines(text)
+    assert fast is not None
+    assert fast == [op_from_map(m, i) for i, m in enumerate(edn._slow_loads_all(text))]
+
+
+def test_lines_outside_the_maelstrom_shape_fall_back_to_the_general_reader():
+    from maelstrom.history import _parse_maelstrom_lines
+    text = ('{:index 0, :time 5, :type :invoke, :process 0, :f :read, :value [0 nil]}\n'
+            '; a comment\n'
+            '{:index 1, :time 6, :type :ok, :process 0, :f :read, :value [0 #{1}]}\n')
+    assert _parse_maelstrom_lines(text) is None
+    ops = parse_edn_history(text)
+    assert ops[1].value == [0, frozenset({1})] and ops[0].time == 5
+    shared = parse_edn_history(text.replace("; a comment\n", "").replace("#{1}", "nil"))
+    shared[0].value.append("mutated")  # values parsed once are copied per op
+    assert shared[1].value == [0, None]
