@@ -229,3 +229,26 @@ def test_edn_ready_writes_unknown_and_tags():
                         "final-paths": [[{"op": None, "model": {"value": 1}}]]})
     assert result["valid?"] == Keyword("unknown")
     assert result["final-paths"][0][0]["model"] == Tagged("knossos.model.CASRegister", {"value": 1})
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_anything = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=3),
+              st.sampled_from([Keyword("x"), 1.5])),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.integers(0, 2), inner, max_size=2)),
+    max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.builds(lambda t, p, f, v: Op(0, 0, t, p, f, v),
+                          st.sampled_from(["invoke", "ok", "fail", "info"]),
+                          st.one_of(st.integers(0, 3), st.just("nemesis"), st.just(True)),
+                          st.sampled_from(["read", "write", "cas", "add"]), _anything),
+                max_size=12),
+       st.sampled_from(["lin-kv", "cas-register"]))
+def test_any_ops_give_a_verdict_never_an_exception(ops, model):
+    result = check(ops, model, time_limit=5)
+    assert result["valid?"] in (True, False, "unknown")
+    dumps(edn_ready(result))

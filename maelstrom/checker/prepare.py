@@ -64,6 +64,18 @@ def pair_client_ops(ops: Iterable[Op]) -> list[tuple[int, Op, int | None, Op | N
     return [tuple(p) for p in pairs]  # type: ignore[misc]
 
 
+def _hashable_key(key: Any) -> Any:
+    """A key usable in a dict: lists become tuples; anything else unhashable, its EDN text."""
+    if isinstance(key, list):
+        key = tuple(_hashable_key(k) for k in key)
+    try:
+        hash(key)
+    except TypeError:
+        from maelstrom import edn
+        return edn.dumps(key, keyword_keys=False)
+    return key
+
+
 def _check_value(f: str, value: Any, where: Op) -> None:
     if f not in KINDS:
         raise HistoryShapeError(f"op {where.index}: f {f!r} is not read, write or cas")
@@ -89,8 +101,7 @@ def _call(pair: tuple, split_key: bool) -> tuple[Any, Call] | None:
             raise HistoryShapeError(f"op {source.index}: lin-kv value must be [key value], "
                                     f"got {raw!r}")
         key, raw = raw
-        if isinstance(key, list):
-            key = tuple(key)
+        key = _hashable_key(key)
     if not required and f == "read":
         return None
     _check_value(f, raw, source)
@@ -132,8 +143,7 @@ def keyed_calls(ops: list[Op]) -> dict[Any, list[Call]]:
         if item is None:
             raw = pair[1].value
             if isinstance(raw, list) and len(raw) == 2:
-                key = tuple(raw[0]) if isinstance(raw[0], list) else raw[0]
-                out.setdefault(key, [])
+                out.setdefault(_hashable_key(raw[0]), [])
             continue
         out.setdefault(item[0], []).append(item[1])
     return out
