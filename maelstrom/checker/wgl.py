@@ -20,7 +20,9 @@ one (so the search stays exact; tests/test_checker_properties.py checks it again
   continuation keeps that continuation valid. If that configuration already failed, so does this
   one. (An optional pure op might as well never happen: it is dropped.)
 - An optional op is never linearized right before a write: dropping it from such an order leaves
-  the order valid. The `after` flag marks "the last op was optional", and is part of the memo key.
+  the order valid. So it is linearized only if some op that could go right after it reads its
+  value (a read of it, or a cas from it), and the next op must not be a write: the `after` flag
+  marks "the last op was optional", and is part of the memo key.
 - Identical optional ops are interchangeable: they are used in call order.
 - The memo counts a configuration as seen if one with the same required set, value and flag, or
   with the flag clear, was seen with a subset of its optional ops: that one had every option this
@@ -77,7 +79,7 @@ def search(calls: list[Call], initial: int = 0, deadline: float | None = None,
            clock: Callable[[], float] = time.monotonic) -> SearchResult:
     """Is this register history linearizable? `calls` must be in call order, with kind/a/b set
     (prepare.intern_calls). `deadline` is a `clock()` value after which the answer is "unknown";
-    so is running past `max_configs` memo entries (bounded memory)."""
+    so is exploring more than `max_configs` configurations (this bounds memory too)."""
     impossible = _impossible(calls, initial)
     if impossible is None:
         return _search(calls, initial, deadline, max_configs, max_states, clock)
@@ -215,6 +217,23 @@ def _search(calls: list[Call], initial: int, deadline: float | None, max_configs
                 nopt = opt
                 nafter = 0
             else:
+                # Only if an op that could go next observes the value it leaves (see `after`).
+                scan = nxt[0]
+                while scan != bound:
+                    j = node_call[scan]
+                    if j >= 0 and kind[j] != WRITE and arg_a[j] == new_state:
+                        break
+                    scan = nxt[scan]
+                else:
+                    scan = nxt[opt_head]
+                    while node_pos[scan] < node_pos[bound]:
+                        j = node_call[scan]
+                        if j != i and kind[j] == CAS and arg_a[j] == new_state:
+                            break
+                        scan = nxt[scan]
+                    else:
+                        node = nxt[node]
+                        continue
                 nbits, nbase, nopt = bits, base, opt | (1 << opt_id[i])
                 nafter = 1
             key = (nbase, nbits, new_state, nafter)
