@@ -4,6 +4,7 @@
 A thin driver around the sans-IO `node.server.Server`: it reads lines, hands them over with the
 monotonic clock, writes what comes back, and calls tick() when next_deadline() is due. Standard
 library + orjson only (json if orjson is missing). Seed: $FERRITE_SEED, else os.urandom.
+$FERRITE_TIMING="name=value,..." overrides timing constants (node/raft/timing.py) for experiments.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 # Runnable by path from any directory: import `node` from the directory above this file.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from node.raft.timing import DEFAULT, from_spec  # noqa: E402
 from node.server import Server  # noqa: E402
 
 try:
@@ -69,7 +71,14 @@ def main() -> int:
             log_lines.append(repr(event).encode() + b"\n")
 
     seed = _seed()
-    server = Server(seed=seed, log=log)
+    timing = DEFAULT
+    spec = os.environ.get("FERRITE_TIMING")
+    if spec:
+        try:
+            timing = from_spec(spec)
+        except ValueError as e:
+            log({"event": "bad_timing_spec", "error": str(e)})
+    server = Server(seed=seed, log=log, timing=timing)
     log({"event": "start", "seed": seed, "pid": os.getpid()})
 
     in_fd = sys.stdin.fileno()

@@ -90,6 +90,7 @@ class RaftCore:
         self._fwd_props: list = []
         self._fwd_reads: list = []
         self._fwd_flush_at = _INF
+        self._fwd_sent = 0            # standalone forwards since the last AppendEntries
 
         self._messages: list[tuple[str, dict]] = []
         self._read_states: list[tuple[Any, int]] = []
@@ -229,6 +230,7 @@ class RaftCore:
         if lead != self.lead:
             # Forwards queued for another leader are dropped; the caller re-proposes on change.
             self._fwd_props, self._fwd_reads, self._fwd_flush_at = [], [], _INF
+            self._fwd_sent = 0
         self.role = FOLLOWER
         self.lead = lead
         if lead is not None:
@@ -244,6 +246,7 @@ class RaftCore:
         self.role = PRE_CANDIDATE
         self.lead = None
         self._fwd_props, self._fwd_reads, self._fwd_flush_at = [], [], _INF
+        self._fwd_sent = 0
         self._votes = {self.id: True}
         self._reset_election_timer(now)
         self._emit({"event": "role", "role": PRE_CANDIDATE, "term": self.term,
@@ -409,9 +412,12 @@ class RaftCore:
             ack["reads"] = self._fwd_reads
             self._fwd_reads = []
         self._fwd_flush_at = _INF
+        self._fwd_sent = 0
         self._send(src, ack)
 
     def _schedule_forward(self, now: float) -> None:
+        if self._fwd_sent >= self.timing.forward_window:
+            return  # the ack to the next AppendEntries carries it
         at = now + self.timing.forward_flush_delay
         if at < self._fwd_flush_at:
             self._fwd_flush_at = at
@@ -428,6 +434,7 @@ class RaftCore:
         if self._fwd_reads:
             msg["reads"] = self._fwd_reads
             self._fwd_reads = []
+        self._fwd_sent += 1
         self._send(self.lead, msg)
 
     # ----------------------------------------------------------------------------------------
@@ -456,6 +463,7 @@ class RaftCore:
         props = m.get("props")
         if props:
             self._append(now, props)
+            self._progress[src].owed = self.log.last_index
         reads = m.get("reads")
         if reads:
             for ctx in reads:
@@ -533,8 +541,13 @@ class RaftCore:
     def _flush(self, now: float) -> None:
         self._flush_at = _INF
         max_inflight = self.timing.max_inflight
+        commit = self.commit
         for peer, pr in self._progress.items():
-            if pr.window_open(max_inflight) and self._needs_send(now, pr):
+            if pr.window_open(max_inflight):
+                if self._needs_send(now, pr):
+                    self._send_append(now, peer, pr)
+            elif pr.state == REPLICATE and len(pr.inflight) <= max_inflight \
+                    and pr.urgent(commit):
                 self._send_append(now, peer, pr)
 
     def _send_append(self, now: float, peer: str, pr: Progress) -> None:

@@ -19,7 +19,7 @@ class Progress:
     """
 
     __slots__ = ("match", "next", "state", "inflight", "acked_seq", "sent_seq", "sent_commit",
-                 "last_sent_at", "recent_active", "read_states")
+                 "last_sent_at", "recent_active", "read_states", "owed")
 
     def __init__(self, next_index: int) -> None:
         self.match = 0
@@ -32,6 +32,7 @@ class Progress:
         self.last_sent_at = float("-inf")
         self.recent_active = False  # heard from since the last CheckQuorum
         self.read_states: list[list] = []  # [ctx, index] confirmed reads to piggyback
+        self.owed = 0             # last index of an entry this follower forwarded to us
 
     def become_probe(self) -> None:
         """Forget what is in flight and probe again from the last known match."""
@@ -56,3 +57,11 @@ class Progress:
         if self.state == PROBE:
             return not self.inflight
         return len(self.inflight) < max_inflight
+
+    def urgent(self, commit: int) -> bool:
+        """Whether the follower waits on news we hold: answers to its forwarded requests.
+
+        A follower answers its clients when it learns that their entries committed, and serves
+        reads once their index is confirmed: such news may exceed the window by one message.
+        """
+        return bool(self.read_states) or self.sent_commit < min(commit, self.owed)
