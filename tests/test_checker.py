@@ -252,3 +252,20 @@ def test_any_ops_give_a_verdict_never_an_exception(ops, model):
     result = check(ops, model, time_limit=5)
     assert result["valid?"] in (True, False, "unknown")
     dumps(edn_ready(result))
+
+
+def test_keys_that_outgrow_the_easy_budget_are_searched_in_worker_processes(monkeypatch):
+    import maelstrom.checker as checker
+    ops = []
+    for key in range(3):
+        for p, t, f, v in hard_rows(8):
+            ops.append(Op(len(ops), len(ops), t, p + 1000 * key, f, [key, v]))
+    serial = check(ops, workers=1)
+    monkeypatch.setattr(checker, "EASY_CONFIGS", 5)  # every key is "hard": all go to workers
+    calls = []
+    real = checker._parallel_search
+    monkeypatch.setattr(checker, "_parallel_search",
+                        lambda *a, **k: calls.append(len(a[0])) or real(*a, **k))
+    parallel = check(ops, workers=2)
+    assert calls == [3]
+    assert parallel == serial and serial["failures"] == [0, 1, 2]
