@@ -33,7 +33,7 @@ __all__ = ["check", "check_register", "guess_model", "merge_valid", "edn_ready",
 
 MODELS = ("lin-kv", "cas-register")
 PARALLEL_MIN_CALLS = 20_000  # below this, starting worker processes costs more than it saves
-EASY_CONFIGS = 20_000        # memo size a key may use before it is considered worth a worker
+EASY_CONFIGS = 20_000        # configurations a key may explore before it is worth a worker
 DEFAULT_MAX_CONFIGS = 4_000_000
 
 
@@ -89,7 +89,6 @@ def _search_keys(indexes: list[int], deadline: float | None,
 
 def _parallel_search(per_key: list[list[Call]], deadline: float | None, max_configs: int,
                      workers: int) -> list[SearchResult]:
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     global _FORKED_CALLS
@@ -123,8 +122,8 @@ def check(ops: list[Op], model: str = "lin-kv", time_limit: float | None = None,
     effect any time after their invoke, or never; `:fail` ops never. `time_limit` (seconds, for
     the whole check) turns a search that runs longer into "unknown" with a `cause`.
     `workers`: processes for lin-kv keys (default: up to 2 when the history is large; only keys
-    whose search outgrows EASY_CONFIGS go to workers). `max_configs` bounds each key's memo:
-    past it the key is "unknown" rather than running out of memory.
+    whose search outgrows EASY_CONFIGS go to workers). `max_configs` bounds the configurations
+    explored per key: past it the key is "unknown" rather than running out of memory.
     """
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
@@ -152,9 +151,7 @@ def check(ops: list[Op], model: str = "lin-kv", time_limit: float | None = None,
         # more (if there are several of them).
         found = [search(calls, deadline=deadline, max_configs=min(EASY_CONFIGS, max_configs))
                  for calls in per_key]
-        hard = [i for i, res in enumerate(found)
-                if res.valid == "unknown" and res.cause and "configurations" in res.cause
-                and EASY_CONFIGS < max_configs]
+        hard = [i for i, res in enumerate(found) if res.out_of_configs and EASY_CONFIGS < max_configs]
         if len(hard) > 1:
             again = _parallel_search([per_key[i] for i in hard], deadline, max_configs,
                                      min(workers, len(hard)))

@@ -67,6 +67,7 @@ class SearchResult:
     valid: bool | str               # True, False or "unknown"
     configs: int                    # memo size at the end: configurations explored
     cause: str | None = None        # why "unknown"
+    out_of_configs: bool = False    # "unknown" because max_configs was reached
     culprit: int | None = None      # index into calls of the op that cannot be linearized
     stuck: list[StuckConfig] = field(default_factory=list)
 
@@ -188,7 +189,7 @@ def _search(calls: list[Call], initial: int, deadline: float | None, max_configs
             if deadline is not None and clock() > deadline:
                 return SearchResult(UNKNOWN, configs, cause="time limit exceeded")
             if configs > max_configs:
-                return SearchResult(UNKNOWN, configs,
+                return SearchResult(UNKNOWN, configs, out_of_configs=True,
                                     cause=f"search space exceeded {max_configs} configurations")
         i = node_call[node]
         if i >= 0 and (node < tail or node_pos[node] < node_pos[bound]):
