@@ -15,12 +15,26 @@ Conventions (shared by the bench, the workloads and the checkers):
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable
+
+try:
+    import orjson as _orjson
+except ImportError:  # the bench works without it, just slower
+    _orjson = None
+
+from maelstrom import edn
+from maelstrom.edn import Keyword, Tagged
 
 
 @dataclass(slots=True)
 class Op:
+    """One history entry (see the module docstring for the conventions of each field)."""
+
     index: int
     time: int
     type: str
@@ -32,20 +46,6 @@ class Op:
 
 # ---------------------------------------------------------------------------------------------
 # Everything below converts between `Op` and the on-disk formats.
-
-import json
-import os
-import re
-from pathlib import Path
-from typing import Iterable
-
-try:
-    import orjson as _orjson
-except ImportError:  # the bench works without it, just slower
-    _orjson = None
-
-from maelstrom import edn
-from maelstrom.edn import Keyword, Tagged
 
 __all__ = [
     "Op", "HistoryError", "op_from_map", "op_to_edn", "op_to_json", "op_from_json",
