@@ -1,4 +1,4 @@
-"""The partition nemesis: Jepsen's partition package, as Maelstrom composes it.
+"""The nemeses: Jepsen's partition package as Maelstrom composes it, and node pauses.
 
 Schedule: a flip-flop of start-partition / stop-partition, staggered: the first operation
 happens when the test starts, each later one a uniformly random 0..2x `interval` after the
@@ -26,7 +26,8 @@ from typing import Any
 
 from maelstrom.edn import Keyword
 
-__all__ = ["PartitionNemesis", "PARTITION_SHAPES", "grudge_for", "majority", "minority_third"]
+__all__ = ["PartitionNemesis", "PauseNemesis", "PARTITION_SHAPES", "PAUSE_TARGETS", "grudge_for",
+           "majority", "minority_third"]
 
 PARTITION_SHAPES = ("one", "minority-third", "majority", "majorities-ring")
 
@@ -109,3 +110,50 @@ class PartitionNemesis:
         self.partitioned = False
         self.shape = None
         return "stop-partition", None, Keyword("network-healed"), None
+
+
+PAUSE_TARGETS = ("one", "minority")
+
+
+class PauseNemesis:
+    """Pauses nodes and resumes them: a flip-flop on the same kind of schedule as the partition
+    nemesis. A paused node's timers and inbox are frozen (messages to it wait, undelivered,
+    until it resumes), like a process stopped by SIGSTOP or a long GC pause.
+
+    Targets (as jepsen.nemesis.combined's): `one` random node, or a random `minority`
+    (at most (n-1)/2 nodes, at least one). Ops: an `:info :pause` invocation with the target,
+    completed with the list of paused nodes; an `:info :resume` invocation with `:all`,
+    completed with the list of resumed nodes. Sans-IO: the runner tells the host.
+    """
+
+    def __init__(self, nodes: list[str], interval: float, rng: random.Random,
+                 targets: tuple[str, ...] = PAUSE_TARGETS) -> None:
+        self.nodes = list(nodes)
+        self.interval = float(interval)
+        self.rng = rng
+        self.targets = targets
+        self.next_at = 0.0
+        self.paused: list[str] = []
+
+    def step(self, now: float) -> tuple[str, Any, Any, list[str]]:
+        """Do the next flip-flop action. Returns (f, invoke value, completion value, nodes):
+        f is "pause" or "resume"; nodes are the ones it affects."""
+        base = max(self.next_at, 0.0)
+        self.next_at = max(base, now) + self.rng.random() * 2.0 * self.interval
+        if not self.paused:
+            return self.start()
+        return self.stop()
+
+    def start(self) -> tuple[str, Any, Any, list[str]]:
+        target = self.rng.choice(self.targets)
+        if target == "one":
+            count = 1
+        else:
+            count = max(1, (len(self.nodes) - 1) // 2)
+        chosen = self.rng.sample(self.nodes, count)
+        self.paused = sorted(chosen, key=self.nodes.index)
+        return "pause", Keyword(target), list(self.paused), list(self.paused)
+
+    def stop(self) -> tuple[str, Any, Any, list[str]]:
+        resumed, self.paused = self.paused, []
+        return "resume", Keyword("all"), list(resumed), resumed

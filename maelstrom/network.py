@@ -13,6 +13,16 @@ Rules (as Maelstrom's net.clj):
   applied when a message is delivered, not when it is sent (a message in flight when a
   partition starts is lost; one sent during a partition that is healed before it lands is not).
 - Delivery order is by delivery time, ties by send order.
+
+Extra faults (ours; off by default, server-to-server messages only, drawn from their own
+generator `fault_rng` so that turning them on never shifts the latency draws):
+- loss:      each message is lost with probability `loss` (counted in `dropped`).
+- duplicate: each message is delivered a second time with probability `duplicate`, after its
+             own latency draw (both deliveries are journaled under the same id).
+- reorder:   each delivery is held back by an extra uniform 0..`reorder_delay` with
+             probability `reorder`, so it can overtake or be overtaken well beyond the latency.
+Client links stay reliable, as in Maelstrom: a lost or duplicated client message would only
+test the bench's client, not the node.
 """
 
 from __future__ import annotations
@@ -66,11 +76,25 @@ class Network:
     def __init__(self, nodes: list[str], rng: random.Random, latency_ms: float = 0.0,
                  dist: str = "constant", journal: Any = None,
                  log: Callable[[str], None] | None = None,
-                 log_send: bool = False, log_recv: bool = False) -> None:
+                 log_send: bool = False, log_recv: bool = False,
+                 fault_rng: random.Random | None = None, loss: float = 0.0,
+                 duplicate: float = 0.0, reorder: float = 0.0,
+                 reorder_delay_ms: float = 100.0) -> None:
         if dist not in LATENCY_DISTS:
             raise ValueError(f"latency distribution must be one of {LATENCY_DISTS}, got {dist!r}")
         if latency_ms < 0:
             raise ValueError("latency must be non-negative")
+        for name, p in (("loss", loss), ("duplicate", duplicate), ("reorder", reorder)):
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"{name} probability must be between 0 and 1, got {p}")
+        if reorder_delay_ms < 0:
+            raise ValueError("reorder delay must be non-negative")
+        self._fault_rng = fault_rng if fault_rng is not None else random.Random(0)
+        self._loss = loss
+        self._duplicate = duplicate
+        self._reorder = reorder
+        self._reorder_delay = reorder_delay_ms / 1000.0
+        self._faulty = bool(loss or duplicate or reorder)
         self.nodes = frozenset(nodes)
         self.clients: set[str] = set()
         self.grudge: dict[str, frozenset[str]] = {}
@@ -131,11 +155,35 @@ class Network:
                                 % (int(now * 1e9), mid, raw))
         if self._log is not None and self._log_send:
             self._log(f":send {raw.decode('utf-8', 'replace')}")
-        if client or self._mean == 0.0:
-            self._ready.append((now, mid, src, dest, raw, body, client))
+        # Entries are (time, order, id, ...): order = 2 x id (+1 for a duplicate copy) keeps
+        # ties in send order and never lets the heap compare message bodies.
+        if client:
+            self._ready.append((now, mid << 1, mid, src, dest, raw, body, client))
+        elif self._faulty:
+            self._send_faulty(now, mid, src, dest, raw, body)
+        elif self._mean == 0.0:
+            self._ready.append((now, mid << 1, mid, src, dest, raw, body, client))
         else:
-            heapq.heappush(self._heap, (now + self.latency(), mid, src, dest, raw, body, client))
+            heapq.heappush(self._heap, (now + self.latency(), mid << 1, mid, src, dest, raw,
+                                        body, client))
         return mid
+
+    def _send_faulty(self, now: float, mid: int, src: str, dest: str, raw: bytes,
+                     body: Any) -> None:
+        # Draw order is fixed (loss, duplicate, then per copy latency and reorder) and a draw
+        # is made only for a fault that is on, so one seed gives one schedule.
+        rng = self._fault_rng
+        if self._loss and rng.random() < self._loss:
+            self.stats.dropped += 1
+            return
+        copies = 2 if self._duplicate and rng.random() < self._duplicate else 1
+        for copy in range(copies):
+            at = now + self.latency()
+            if self._reorder and rng.random() < self._reorder:
+                at += rng.uniform(0.0, self._reorder_delay)
+            # Everything goes through the heap here (even at zero latency): a reordered
+            # message must be able to land after later ones.
+            heapq.heappush(self._heap, (at, (mid << 1) | copy, mid, src, dest, raw, body, False))
 
     def next_due(self) -> float | None:
         """When the next delivery is due (None if nothing is in flight)."""
@@ -164,7 +212,7 @@ class Network:
         stats = self.stats
         journal = self._journal
         t_ns = int(now * 1e9)
-        for _, mid, src, dest, raw, body, client in batch:
+        for _, _, mid, src, dest, raw, body, client in batch:
             if grudge:
                 drops = grudge.get(dest)
                 if drops is not None and src in drops:
@@ -186,4 +234,4 @@ class Network:
 
 
 def _order(entry: tuple) -> tuple[float, int]:
-    return entry[0], entry[1]
+    return entry[0], entry[1]  # delivery time, then send order (see Network.send)

@@ -1,10 +1,11 @@
 """The test runner: one loop that drives nodes, network, clients, generator and nemesis.
 
 The loop is parameterised by a clock and a node host, so the same code runs real processes in
-real time (`ProcessHost`, `RealClock`) and, later, in-process node cores in virtual time. Every
-decision draws from one seeded `random.Random` tree: `seed` -> independent sub-generators for
-the schedule, the workload's operations, network latencies and the nemesis, each derived in a
-fixed order so that adding draws to one never shifts another.
+real time (`ProcessHost`, `RealClock`) and, with `sim`, in-process node cores in virtual time
+(`maelstrom.sim.SimHost`, `VirtualClock`). Every decision draws from one seeded `random.Random`
+tree: `seed` -> independent sub-generators for the schedule, the workload's operations, network
+latencies, the nemesis and the network's extra faults, each derived in a fixed order so that
+adding draws to one never shifts another. (The simulator seeds its nodes from the seed too.)
 
 Phases (as Maelstrom's core.clj):
 1. init: every node gets `init` from its own client (c0..c{N-1}); a node that does not answer
@@ -31,9 +32,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from maelstrom.client import ClientPool, Completion
-from maelstrom.clock import RealClock
+from maelstrom.clock import RealClock, VirtualClock
 from maelstrom.history import Op
-from maelstrom.nemesis import PartitionNemesis
+from maelstrom.nemesis import PartitionNemesis, PauseNemesis
 from maelstrom.network import Network
 from maelstrom.process import ProcessHost, stderr_tail
 from maelstrom.results import (availability, client_completions, compose, perf, stats,
@@ -85,6 +86,13 @@ class TestOptions:
     init_timeout: float = 10.0
     recovery_time: float | None = None  # None: 10 s with a nemesis, 0 without
     store: str = "store"
+    # The deterministic simulator (maelstrom/sim.py) and its extra faults.
+    sim: bool = False
+    sim_node: str | None = None  # "module:Class" or "file.py:Class"; None: --bin's `Server`
+    loss: float = 0.0            # probability a server-to-server message is lost
+    duplicate: float = 0.0       # ... delivered twice
+    reorder: float = 0.0         # ... held back by an extra 0..reorder_delay
+    reorder_delay: float = 100.0  # ms
 
     @property
     def nodes(self) -> list[str]:
@@ -134,7 +142,7 @@ class Runner:
                  progress: Any = None) -> None:
         self.opts = opts
         self.nodes = opts.nodes
-        self.clock = clock or RealClock()
+        self.clock = clock or (VirtualClock() if opts.sim else RealClock())
         self.progress = progress
         root = random.Random(opts.seed)
         # Sub-generators derived in a fixed order (see module docstring).
@@ -142,8 +150,11 @@ class Runner:
         self.workload_rng = random.Random(root.getrandbits(64))
         self.net_rng = random.Random(root.getrandbits(64))
         self.nemesis_rng = random.Random(root.getrandbits(64))
+        self.fault_rng = random.Random(root.getrandbits(64))
         self.workload = workload_cls(self.nodes, opts.concurrency, self.workload_rng)
-        self.host_factory = host_factory or _process_host
+        if host_factory is None:
+            host_factory = self._sim_host if opts.sim else _process_host
+        self.host_factory = host_factory
         self.history: list[Op] = []
         self.counts = {"ok": 0, "fail": 0, "info": 0}
         self.faults: list[dict] = []
@@ -242,8 +253,9 @@ class Runner:
         if issuing:
             if self.stagger and pool.free and self.next_op_at < nxt:
                 nxt = self.next_op_at
-            if self.nemesis is not None and self.nemesis.next_at < nxt:
-                nxt = self.nemesis.next_at
+            for nem in self.nemeses:
+                if nem.next_at < nxt:
+                    nxt = nem.next_at
         if self.progress is not None and self.progress.next_at < nxt:
             nxt = self.progress.next_at
         host.flush()
@@ -274,8 +286,9 @@ class Runner:
         for c in pool.expire(now):
             self._completed(now, c)
         if issuing:
-            if self.nemesis is not None and self.nemesis.next_at <= now:
-                self._nemesis_step(now)
+            for nem in self.nemeses:
+                if nem.next_at <= now:
+                    self._nemesis_step(now, nem)
             if self.stagger:
                 self._issue(now)
         if self.progress is not None and self.progress.next_at <= now:
@@ -303,16 +316,23 @@ class Runner:
         raw = _dumps({"src": cid, "dest": node, "body": body})
         self.net.send(now, cid, node, raw, body)
 
-    def _nemesis_step(self, now: float, heal: bool = False) -> None:
-        nem = self.nemesis
-        f, inv, done, grudge = nem.stop() if heal else nem.step(now)
+    def _nemesis_step(self, now: float, nem: Any, heal: bool = False) -> None:
+        f, inv, done, effect = nem.stop() if heal else nem.step(now)
         self._op(now, "info", "nemesis", f, inv)
-        if grudge is None:
-            self.net.heal()
+        if isinstance(nem, PauseNemesis):
+            for node in effect:
+                if f == "pause":
+                    self.host.pause(node)
+                else:
+                    self.host.resume(node)
+            self.log(f"nemesis: {f} {' '.join(effect)}")
         else:
-            self.net.partition(grudge)
+            if effect is None:
+                self.net.heal()
+            else:
+                self.net.partition(effect)
+            self.log(f"nemesis: {f} {'healed' if effect is None else nem.shape}")
         self._op(self.clock.now(), "info", "nemesis", f, done)
-        self.log(f"nemesis: {f} {'healed' if grudge is None else nem.shape}")
 
     # -- phases --------------------------------------------------------------------------
     def _init_nodes(self) -> None:
@@ -337,8 +357,8 @@ class Runner:
         # The journal counts from node start; mark where the history's time 0 is.
         self.journal.write(b'{"type":"workload-start","time":%d}\n' % int(now * 1e9))
         self.next_op_at = now
-        if self.nemesis is not None:
-            self.nemesis.next_at = now
+        for nem in self.nemeses:
+            nem.next_at = now
         end = now + opts.time_limit
         while now < end:
             now = self._iterate(end, issuing=True)
@@ -355,8 +375,11 @@ class Runner:
             return
         self.phase = "final"
         now = self.clock.now()
-        if self.nemesis is not None:
-            self._nemesis_step(now, heal=True)
+        for nem in self.nemeses:
+            # The network is always healed (a recorded stop-partition, as Maelstrom's final
+            # generator); paused nodes are resumed if there are any.
+            if nem is self.nemesis or nem.paused:
+                self._nemesis_step(now, nem, heal=True)
         recovery = self.opts.effective_recovery_time()
         if recovery > 0:
             self.log(f"Waiting {recovery:g} s for recovery...")
@@ -380,7 +403,9 @@ class Runner:
         self.journal = journal = _Journal(store.file("messages.jsonl"))
         self.net = Network(self.nodes, self.net_rng, opts.latency, opts.latency_dist,
                            journal=journal, log=self.log, log_send=opts.log_net_send,
-                           log_recv=opts.log_net_recv)
+                           log_recv=opts.log_net_recv, fault_rng=self.fault_rng,
+                           loss=opts.loss, duplicate=opts.duplicate, reorder=opts.reorder,
+                           reorder_delay_ms=opts.reorder_delay)
         self.node_set = frozenset(self.nodes)
         self.init_clients = {f"c{i}": node for i, node in enumerate(self.nodes)}
         self.pending_init = set(self.nodes)
@@ -390,6 +415,12 @@ class Runner:
         self.next_op_at = 0.0
         self.nemesis = (PartitionNemesis(self.nodes, opts.nemesis_interval, self.nemesis_rng)
                         if "partition" in opts.nemesis else None)
+        self.nemeses: list[Any] = [] if self.nemesis is None else [self.nemesis]
+        if "pause" in opts.nemesis:
+            # Shares the nemesis generator: with partitions off, pauses draw exactly as they
+            # would alone; with both on, the two interleave in (deterministic) event order.
+            self.nemeses.append(PauseNemesis(self.nodes, opts.nemesis_interval,
+                                             self.nemesis_rng))
         self.host = self.host_factory(opts, store.node_logs, self.log)
         codes: dict[str, int | None] = {}
         try:
@@ -433,6 +464,12 @@ class Runner:
             "nodes": {"valid?": not self.faults, "faults": self.faults,
                       "fault-counts": dict(sorted(self._fault_counts.items()))},
         })
+
+
+    def _sim_host(self, opts: TestOptions, log_dir: Path, log: Callable[[str], None]) -> Any:
+        from maelstrom.sim import SimHost  # only the simulator needs it
+
+        return SimHost.for_options(opts, self.clock, log_dir, log)
 
 
 def _process_host(opts: TestOptions, log_dir: Path, log: Callable[[str], None]) -> ProcessHost:

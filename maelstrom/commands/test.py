@@ -11,13 +11,14 @@ import os
 import re
 import sys
 import traceback
+from pathlib import Path
 
 import click
 
 from maelstrom.errors import EXIT_ERROR, BenchError
 from maelstrom.network import LATENCY_DISTS
 
-NEMESES = ("partition",)
+NEMESES = ("partition", "pause")  # pause: simulator only
 
 
 class _BenchCommand(click.Command):
@@ -67,6 +68,11 @@ def parse_nemesis(text: str | None) -> list[str]:
     return sorted(set(faults))
 
 
+def _probability(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise BenchError(f"{name} must be a probability between 0 and 1, got {value:g}")
+
+
 def _positive(name: str, value: float | None, allow_zero: bool = False) -> None:
     if value is None:
         return
@@ -75,47 +81,74 @@ def _positive(name: str, value: float | None, allow_zero: bool = False) -> None:
                          f"got {value:g}")
 
 
-@click.command("test", cls=_BenchCommand)
-@click.option("-w", "--workload", default="lin-kv", show_default=True, help="What workload to run.")
-@click.option("--bin", "bin_", metavar="FILE", help="Path to the binary which runs a node.")
-@click.option("--node-count", type=int, default=5, show_default=True, help="How many nodes to run.")
-@click.option("--time-limit", type=float, default=60.0, show_default=True,
-              help="How long to run the workload, in seconds.")
-@click.option("--rate", type=float, default=5.0, show_default=True,
-              help="Approximate number of requests per second (all clients together).")
-@click.option("--concurrency", default="1n", show_default=True,
-              help="Number of worker threads: an integer, or Nn for N x node count.")
-@click.option("--latency", type=float, default=0.0, show_default=True,
-              help="Mean network latency between servers, in ms.")
-@click.option("--latency-dist", type=click.Choice(LATENCY_DISTS), default="constant",
-              show_default=True, help="Latency distribution.")
-@click.option("--nemesis", "nemesis", default=None, metavar="FAULTS",
-              help="Comma-separated faults to inject: partition.")
-@click.option("--nemesis-interval", type=float, default=10.0, show_default=True,
-              help="Mean seconds between nemesis operations.")
-@click.option("--availability", default=None,
-              help="Required fraction of successful operations (0..1), or 'total'.")
-@click.option("--log-stderr", is_flag=True, help="Echo node stderr to the console.")
-@click.option("--log-net-send", is_flag=True, help="Log messages as they are sent.")
-@click.option("--log-net-recv", is_flag=True, help="Log messages as they are received.")
-@click.option("--seed", type=int, default=None,
-              help="Seed for every random choice (generator, latencies, nemesis). Default: random.")
-@click.option("--quiet", is_flag=True, help="No progress line and no log output on stderr.")
-@click.option("--init-timeout", type=float, default=10.0, show_default=True,
-              help="Seconds a node has to answer init.")
-@click.option("--recovery-time", type=float, default=None,
-              help="Seconds to wait after healing before final reads "
-                   "(default 10 with a nemesis, else 0).")
-@click.option("--store", "store_root", default="store", show_default=True,
-              help="Directory for test results.")
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def test(workload, bin_, node_count, time_limit, rate, concurrency, latency, latency_dist,
-         nemesis, nemesis_interval, availability, log_stderr, log_net_send, log_net_recv, seed,
-         quiet, init_timeout, recovery_time, store_root, args):
-    """Run a Maelstrom test: start the nodes, run the workload, check the history."""
+def test_options(f):
+    """The flags of `maelstrom test`, shared by `maelstrom sweep`."""
+    decorators = [
+        click.option("-w", "--workload", default="lin-kv", show_default=True,
+                     help="What workload to run."),
+        click.option("--bin", "bin_", metavar="FILE", help="Path to the binary which runs a node."),
+        click.option("--node-count", type=int, default=5, show_default=True,
+                     help="How many nodes to run."),
+        click.option("--time-limit", type=float, default=60.0, show_default=True,
+                     help="How long to run the workload, in seconds."),
+        click.option("--rate", type=float, default=5.0, show_default=True,
+                     help="Approximate number of requests per second (all clients together)."),
+        click.option("--concurrency", default="1n", show_default=True,
+                     help="Number of worker threads: an integer, or Nn for N x node count."),
+        click.option("--latency", type=float, default=0.0, show_default=True,
+                     help="Mean network latency between servers, in ms."),
+        click.option("--latency-dist", type=click.Choice(LATENCY_DISTS), default="constant",
+                     show_default=True, help="Latency distribution."),
+        click.option("--nemesis", "nemesis", default=None, metavar="FAULTS",
+                     help="Comma-separated faults to inject: partition, pause (pause: --sim "
+                          "only)."),
+        click.option("--nemesis-interval", type=float, default=10.0, show_default=True,
+                     help="Mean seconds between nemesis operations."),
+        click.option("--availability", default=None,
+                     help="Required fraction of successful operations (0..1), or 'total'."),
+        click.option("--log-stderr", is_flag=True, help="Echo node stderr to the console."),
+        click.option("--log-net-send", is_flag=True, help="Log messages as they are sent."),
+        click.option("--log-net-recv", is_flag=True, help="Log messages as they are received."),
+        click.option("--seed", type=int, default=None,
+                     help="Seed for every random choice (generator, latencies, nemesis). "
+                          "Default: random."),
+        click.option("--quiet", is_flag=True, help="No progress line and no log output on stderr."),
+        click.option("--init-timeout", type=float, default=10.0, show_default=True,
+                     help="Seconds a node has to answer init."),
+        click.option("--recovery-time", type=float, default=None,
+                     help="Seconds to wait after healing before final reads "
+                          "(default 10 with a nemesis, else 0)."),
+        click.option("--store", "store_root", default="store", show_default=True,
+                     help="Directory for test results."),
+        click.option("--sim", is_flag=True,
+                     help="Deterministic simulation: run the node's sans-IO class in virtual "
+                          "time (the --bin file's Server, or --sim-node).") ,
+        click.option("--sim-node", default=None, metavar="MODULE:CLASS",
+                     help="With --sim: the node class (module:Class or file.py:Class)."),
+        click.option("--loss", type=float, default=0.0, show_default=True,
+                     help="Probability that a server-to-server message is lost."),
+        click.option("--duplicate", type=float, default=0.0, show_default=True,
+                     help="Probability that a server-to-server message is delivered twice."),
+        click.option("--reorder", type=float, default=0.0, show_default=True,
+                     help="Probability that a server-to-server message is held back by an "
+                          "extra 0..--reorder-delay."),
+        click.option("--reorder-delay", type=float, default=100.0, show_default=True,
+                     help="Maximum extra delay of a reordered message, in ms."),
+        click.argument("args", nargs=-1, type=click.UNPROCESSED),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def make_options(workload, bin_, node_count, time_limit, rate, concurrency, latency,
+                 latency_dist, nemesis, nemesis_interval, availability, log_stderr,
+                 log_net_send, log_net_recv, seed, quiet, init_timeout, recovery_time,
+                 store_root, sim, sim_node, loss, duplicate, reorder, reorder_delay, args):
+    """Validate the flags of `test_options` and build TestOptions (BenchError if bad).
+    A missing seed is drawn at random here, so it can be printed and replayed."""
     from maelstrom.process import resolve_bin
-    from maelstrom.progress import progress_for
-    from maelstrom.runner import Runner, TestOptions
+    from maelstrom.runner import TestOptions
     from workloads import WORKLOADS
 
     if workload not in WORKLOADS:
@@ -129,26 +162,62 @@ def test(workload, bin_, node_count, time_limit, rate, concurrency, latency, lat
     _positive("--nemesis-interval", nemesis_interval)
     _positive("--init-timeout", init_timeout)
     _positive("--recovery-time", recovery_time, allow_zero=True)
-    bin_path = resolve_bin(bin_)
+    _positive("--reorder-delay", reorder_delay, allow_zero=True)
+    _probability("--loss", loss)
+    _probability("--duplicate", duplicate)
+    _probability("--reorder", reorder)
+    faults = parse_nemesis(nemesis)
+    if "pause" in faults and not sim:
+        raise BenchError("--nemesis pause needs --sim (the simulator freezes a node's timers "
+                         "and inbox; real processes are not paused)")
+    if sim_node and not sim:
+        raise BenchError("--sim-node needs --sim")
+    if sim:
+        from maelstrom.sim import load_node_class
+
+        bin_path = str(Path(bin_).resolve()) if bin_ else ""
+        load_node_class(bin_path or None, sim_node)  # fail now, before a store is made
+        if args:
+            raise BenchError("--sim: extra arguments for the binary make no sense here")
+    else:
+        bin_path = resolve_bin(bin_)
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "big")
-    opts = TestOptions(
+    return TestOptions(
         workload=workload, bin=bin_path, args=list(args), node_count=node_count,
         time_limit=time_limit, rate=rate,
         concurrency=parse_concurrency(concurrency, node_count), latency=latency,
-        latency_dist=latency_dist, nemesis=parse_nemesis(nemesis),
+        latency_dist=latency_dist, nemesis=faults,
         nemesis_interval=nemesis_interval, availability=parse_availability(availability),
         log_stderr=log_stderr, log_net_send=log_net_send, log_net_recv=log_net_recv, seed=seed,
-        quiet=quiet, init_timeout=init_timeout, recovery_time=recovery_time, store=store_root)
-    runner = Runner(opts, WORKLOADS[workload], progress=progress_for(quiet))
+        quiet=quiet, init_timeout=init_timeout, recovery_time=recovery_time, store=store_root,
+        sim=sim, sim_node=sim_node, loss=loss, duplicate=duplicate, reorder=reorder,
+        reorder_delay=reorder_delay)
+
+
+def run_test(opts, quiet: bool):
+    """Run one test; a bench bug becomes a BenchError (exit 254), never a verdict."""
+    from maelstrom.progress import progress_for
+    from maelstrom.runner import Runner
+    from workloads import WORKLOADS
+
+    runner = Runner(opts, WORKLOADS[opts.workload], progress=progress_for(quiet))
     try:
-        result = runner.run()
+        return runner.run()
     except (BenchError, KeyboardInterrupt):
         raise
     except Exception:  # a bench bug must not exit 1, which would read as "invalid"
         traceback.print_exc()
         raise BenchError("the bench failed while running the test (traceback above)") from None
-    click.echo(summary(result.results, result.store, seed))
+
+
+@click.command("test", cls=_BenchCommand)
+@test_options
+def test(**flags):
+    """Run a Maelstrom test: start the nodes, run the workload, check the history."""
+    opts = make_options(**flags)
+    result = run_test(opts, flags["quiet"])
+    click.echo(summary(result.results, result.store, opts.seed))
     sys.exit(result.exit_code)
 
 

@@ -1,0 +1,335 @@
+"""The deterministic simulator: the node's sans-IO cores in one process, in virtual time.
+
+`SimHost` is a node host for the runner (the same interface as `ProcessHost`: start, send,
+flush, poll, stop, plus pause/resume) over in-process node objects with the interface
+`node/run.py` drives:
+
+    node = NodeClass(seed=..., log=callable(dict))
+    node.receive(now_s, envelope_dict) -> [envelope_dict, ...]
+    node.tick(now_s) -> [envelope_dict, ...]
+    node.next_deadline() -> float | None
+
+Time is a `VirtualClock`. `poll(timeout)` hands back the lines nodes produced since the last
+poll without moving time; when there are none it advances the clock to the earliest of
+`now + timeout` (the runner's next event) and the nodes' timers, and fires those timers. So
+time jumps from event to event and a 60 s test takes as long as its events take to compute.
+
+Determinism: the runner's generators decide everything on the bench side; node seeds come from
+`node_seeds(seed, n)`; timers that fall due together fire in node order; a node's output keeps
+its order. Nothing reads the wall clock. Same options and seed -> byte-identical history.edn and
+messages.jsonl (tests/test_sim.py checks this across PYTHONHASHSEED values).
+
+Messages cross the host boundary as JSON text, exactly as with real processes: the runner
+validates node output the same way, and no dict is shared between nodes.
+
+Which class: `--sim-node module:Class` (or `path/to/file.py:Class`); by default the `--bin` file
+itself is imported as a module (not run) and its `Server` attribute is used, so
+`--bin node/run.py` simulates `node.server.Server`, the object run.py drives.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import random
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from maelstrom.errors import BenchError
+
+try:
+    import orjson
+
+    _loads = orjson.loads
+    _dumps = orjson.dumps
+except ImportError:  # slower, same behaviour
+    import json
+
+    _loads = json.loads
+
+    def _dumps(obj: Any) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+__all__ = ["SimHost", "load_node_class", "node_seeds", "TIMER_RETRY"]
+
+# A node whose timer is still due right after tick() would stop virtual time; it is ticked
+# again no sooner than this much later.
+TIMER_RETRY = 0.001
+
+
+def node_seeds(seed: int, count: int) -> list[int]:
+    """The seed of each simulated node. A string seed hashes through SHA-512, the same in every
+    process (unlike hash()), and keeps these draws apart from the runner's generators."""
+    rng = random.Random(f"ferrite-sim-nodes/{seed}")
+    return [rng.getrandbits(64) for _ in range(count)]
+
+
+def load_node_class(bin_path: str | None, spec: str | None) -> type:
+    """The node class to simulate: `spec` ("module:Class" or "file.py:Class") if given, else
+    the `Server` attribute of the `bin_path` file imported as a module. BenchError if neither
+    gives a class with receive/tick/next_deadline."""
+    if spec:
+        target, sep, attr = spec.rpartition(":")
+        if not sep or not target or not attr:
+            raise BenchError(f"--sim-node {spec}: expected module:Class or file.py:Class")
+        module = _import_file(target) if target.endswith(".py") or "/" in target \
+            else _import_module(target)
+        where = f"--sim-node {spec}"
+    else:
+        if not bin_path:
+            raise BenchError("--sim needs --bin (a file whose module has a Server class) "
+                             "or --sim-node module:Class")
+        module = _import_file(bin_path)
+        attr = "Server"
+        where = f"--bin {bin_path} (imported for --sim)"
+    cls = getattr(module, attr, None)
+    if not isinstance(cls, type):
+        raise BenchError(f"{where}: no class {attr!r} in {module.__name__}")
+    for method in ("receive", "tick", "next_deadline"):
+        if not callable(getattr(cls, method, None)):
+            raise BenchError(f"{where}: {attr} has no {method}() (not a sans-IO node)")
+    return cls
+
+
+def _import_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:
+        raise BenchError(f"cannot import {name}: {type(exc).__name__}: {exc}") from None
+
+
+def _import_file(path_text: str) -> Any:
+    path = Path(path_text).resolve()
+    if not path.is_file():
+        raise BenchError(f"{path_text}: no such file")
+    # One module per file, named after its path, so two runs in one process share it and
+    # differently named files never collide.
+    name = "_maelstrom_sim_" + "".join(c if c.isalnum() else "_" for c in str(path))
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise BenchError(f"{path_text}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:  # SystemExit too: a script that runs on import
+        del sys.modules[name]
+        raise BenchError(f"{path_text}: importing it failed: {type(exc).__name__}: {exc}") \
+            from None
+    return module
+
+
+class _SimNode:
+    __slots__ = ("id", "obj", "log", "paused", "inbox", "crashed", "last_tick", "seed")
+
+    def __init__(self, node_id: str, seed: int) -> None:
+        self.id = node_id
+        self.seed = seed
+        self.obj: Any = None
+        self.log: Any = None
+        self.paused = False
+        self.inbox: list[bytes] = []
+        self.crashed = False
+        self.last_tick = -1.0
+
+
+class SimHost:
+    """Runs node objects in virtual time; see the module docstring."""
+
+    def __init__(self, node_cls: type, node_ids: list[str], clock: Any, log_dir: Path,
+                 seed: int, log_stderr: bool = False,
+                 echo: Callable[[str], None] | None = None) -> None:
+        if not getattr(clock, "virtual", False):
+            raise ValueError("the simulator needs a VirtualClock")
+        self.node_cls = node_cls
+        self.clock = clock
+        self.log_dir = Path(log_dir)
+        self.log_stderr = log_stderr
+        self.echo = echo
+        self.nodes = [_SimNode(n, s) for n, s in zip(node_ids, node_seeds(seed, len(node_ids)))]
+        self._by_id = {n.id: n for n in self.nodes}
+        self._out: list[tuple[str, bytes]] = []
+        self._exits: list[str] = []
+        self.overlong: list[tuple[str, bytes]] = []  # never filled: lines are whole here
+        self.steps = 0  # receive() + tick() calls, for benchmarks
+
+    @classmethod
+    def for_options(cls, opts: Any, clock: Any, log_dir: Path,
+                    log: Callable[[str], None]) -> "SimHost":
+        """The host for a runner's TestOptions (`bin`, `sim_node`, `seed`, `nodes`)."""
+        node_cls = load_node_class(opts.bin, opts.sim_node)
+        return cls(node_cls, opts.nodes, clock, log_dir, opts.seed,
+                   log_stderr=opts.log_stderr, echo=log)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for node in self.nodes:
+            node.log = open(self.log_dir / f"{node.id}.log", "wb", buffering=1 << 16)
+            try:
+                node.obj = self.node_cls(seed=node.seed, log=self._logger(node))
+            except Exception:
+                self._crash(node, "constructor")
+
+    def stop(self) -> dict[str, int | None]:
+        codes: dict[str, int | None] = {}
+        for node in self.nodes:
+            codes[node.id] = 1 if node.crashed else 0
+            if node.log is not None:
+                node.log.close()
+                node.log = None
+        return codes
+
+    def _logger(self, node: _SimNode) -> Callable[[dict], None]:
+        clock = self.clock
+
+        def log(event: dict) -> None:
+            # As run.py logs, with virtual time in "t".
+            try:
+                event["t"] = round(clock.now(), 6)
+                line = _dumps(event)
+            except Exception:
+                line = repr(event).encode()
+            if node.log is not None:
+                node.log.write(line + b"\n")
+            if self.log_stderr and self.echo is not None:
+                self.echo(f"{node.id} stderr: {line.decode('utf-8', 'replace')}")
+        return log
+
+    def _crash(self, node: _SimNode, where: str) -> None:
+        """A node object raised: log the traceback like a dying process's stderr and report
+        the node as exited; it gets nothing more."""
+        node.crashed = True
+        text = f"{where} raised:\n{traceback.format_exc()}"
+        if node.log is not None:
+            node.log.write(text.encode("utf-8", "replace"))
+        if self.log_stderr and self.echo is not None:
+            self.echo(f"{node.id} stderr: {text}")
+        self._exits.append(node.id)
+
+    # -- traffic -------------------------------------------------------------------------
+    def send(self, node_id: str, data: bytes) -> None:
+        """Deliver complete lines to a node now (or hold them if it is paused)."""
+        node = self._by_id.get(node_id)
+        if node is None or node.crashed:
+            return
+        if node.paused:
+            node.inbox.append(data)
+            return
+        self._deliver(node, data)
+
+    def _deliver(self, node: _SimNode, data: bytes) -> None:
+        now = self.clock.now()
+        for line in data.split(b"\n"):
+            if not line.strip() or node.crashed:
+                continue
+            try:
+                message = _loads(line)
+            except ValueError:
+                continue  # the runner only sends what it parsed; nothing to do
+            self.steps += 1
+            try:
+                out = node.obj.receive(now, message)
+            except Exception:
+                self._crash(node, "receive()")
+                return
+            self._collect(node, out)
+
+    def _collect(self, node: _SimNode, out: Any) -> None:
+        if not out:
+            return
+        emit = self._out.append
+        nid = node.id
+        try:
+            items = list(out)
+        except TypeError:
+            emit((nid, repr(out).encode()))  # the runner reports it as invalid output
+            return
+        for envelope in items:
+            try:
+                emit((nid, _dumps(envelope)))
+            except Exception:
+                emit((nid, repr(envelope).encode()))
+
+    def flush(self) -> None:
+        """Nothing to do: send() delivers at once."""
+
+    def poll(self, timeout: float) -> tuple[list[tuple[str, bytes]], list[str]]:
+        """Lines produced since the last poll; if none, advance virtual time to the earliest of
+        `now + timeout` and the nodes' timers, and fire the timers that are due."""
+        if self._out or self._exits:
+            return self._take()
+        clock = self.clock
+        now = clock.now()
+        target = now + max(timeout, 0.0)
+        due_at = self._next_timer()
+        if due_at is not None and due_at <= target:
+            clock.advance_to(due_at)
+            self._fire(clock.now())
+            return self._take()
+        clock.advance_to(target)
+        return [], []
+
+    def _take(self) -> tuple[list[tuple[str, bytes]], list[str]]:
+        out, self._out = self._out, []
+        exits, self._exits = self._exits, []
+        return out, exits
+
+    def _next_timer(self) -> float | None:
+        best = None
+        for node in self.nodes:
+            d = self._deadline(node)
+            if d is not None and (best is None or d < best):
+                best = d
+        return best
+
+    def _deadline(self, node: _SimNode) -> float | None:
+        if node.paused or node.crashed or node.obj is None:
+            return None
+        try:
+            d = node.obj.next_deadline()
+        except Exception:
+            self._crash(node, "next_deadline()")
+            return None
+        if d is None:
+            return None
+        if d <= node.last_tick:  # still due after being ticked at that time: retry later
+            return node.last_tick + TIMER_RETRY
+        return d
+
+    def _fire(self, now: float) -> None:
+        for node in self.nodes:  # node order: ties fire the same way every run
+            d = self._deadline(node)
+            if d is None or d > now:
+                continue
+            node.last_tick = now
+            self.steps += 1
+            try:
+                out = node.obj.tick(now)
+            except Exception:
+                self._crash(node, "tick()")
+                continue
+            self._collect(node, out)
+
+    # -- faults --------------------------------------------------------------------------
+    def pause(self, node_id: str) -> None:
+        """Freeze a node: no timers fire, messages to it wait in its inbox."""
+        node = self._by_id.get(node_id)
+        if node is not None:
+            node.paused = True
+
+    def resume(self, node_id: str) -> None:
+        """Unfreeze a node: it gets its held messages now, in arrival order, and its overdue
+        timers fire at the next poll."""
+        node = self._by_id.get(node_id)
+        if node is None or not node.paused:
+            return
+        node.paused = False
+        inbox, node.inbox = node.inbox, []
+        if not node.crashed:
+            for data in inbox:
+                self._deliver(node, data)
