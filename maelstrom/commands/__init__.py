@@ -10,6 +10,8 @@ import click
 _MODULES = {
     "test": "test",
     "check": "check",
+    "sweep": "sweep",
+    "replay": "replay",
 }
 
 COMMANDS: list[click.Command] = []

@@ -176,6 +176,11 @@ def make_options(workload, bin_, node_count, time_limit, rate, concurrency, late
         from maelstrom.sim import load_node_class
 
         bin_path = str(Path(bin_).resolve()) if bin_ else ""
+        if sim_node:
+            target, sep, attr = sim_node.rpartition(":")
+            if sep and (target.endswith(".py") or "/" in target):
+                # a file: absolute, so that options.json replays from any directory
+                sim_node = f"{Path(target).resolve()}:{attr}"
         load_node_class(bin_path or None, sim_node)  # fail now, before a store is made
         if args:
             raise BenchError("--sim: extra arguments for the binary make no sense here")

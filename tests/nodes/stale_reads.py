@@ -1,0 +1,32 @@
+"""A deliberately broken variant of our Raft node, for the simulator's tests: every node answers
+reads at once from its own state machine, without a ReadIndex round through the leader.
+
+A follower that lags behind the leader (a partition, a lost AppendEntries, a pause) therefore
+serves stale values, and so can a deposed leader: not linearizable. Load it with
+`maelstrom test --sim --sim-node tests/nodes/stale_reads.py:StaleReadServer`.
+"""
+
+from __future__ import annotations
+
+from node import protocol as P
+from node.server import Server
+
+
+class StaleReadServer(Server):
+    """`node.server.Server`, except that reads are served from local state immediately."""
+
+    def _receive_client(self, now: float, src: str, body: dict, msg_id, out: list) -> None:
+        if body.get("type") == "read" and self.core is not None and msg_id is not None:
+            try:
+                cmd = P.parse_client_request(body)
+            except P.Malformed:
+                cmd = None
+            if cmd is not None:
+                code, value = self.kv.read(cmd[1])
+                if code:
+                    self._reply_error(out, src, msg_id, code, value)
+                else:
+                    self._send(out, src, {"type": "read_ok", "in_reply_to": msg_id,
+                                          "value": value})
+                return
+        super()._receive_client(now, src, body, msg_id, out)
