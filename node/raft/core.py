@@ -29,6 +29,7 @@ import random
 from typing import Any, Callable
 
 from node.raft import quorum
+from node.raft.load import LoadMeter
 from node.raft.log import RaftLog
 from node.raft.progress import PROBE, REPLICATE, Progress
 from node.raft.read_index import ReadIndexQueue
@@ -92,6 +93,10 @@ class RaftCore:
         self._fwd_flush_at = _INF
         self._fwd_sent = 0            # standalone forwards since the last AppendEntries
 
+        # Busy: batch for fewer messages; idle: send eagerly for latency (Timing.busy_rate).
+        self._load = LoadMeter()
+        self._busy = False
+
         self._messages: list[tuple[str, dict]] = []
         self._read_states: list[tuple[Any, int]] = []
 
@@ -146,7 +151,7 @@ class RaftCore:
                         pr.become_probe()
                         self._flush_at = now
                     elif (now >= pr.last_sent_at + t.heartbeat_interval
-                          and pr.window_open(t.max_inflight)):
+                          and pr.window_open(self._max_inflight())):
                         self._flush_at = now
         elif now >= self._election_deadline:
             self.become_pre_candidate(now)
@@ -161,6 +166,7 @@ class RaftCore:
         if self.role == LEADER:
             self._append(now, [data])
         elif self.lead is not None and self.role == FOLLOWER:
+            self._load.add(now, len(self.voters))
             self._fwd_props.append(data)
             self._schedule_forward(now)
         else:
@@ -176,6 +182,7 @@ class RaftCore:
         if self.role == LEADER:
             self._register_read(now, self.id, ctx)
         elif self.lead is not None and self.role == FOLLOWER:
+            self._load.add(now, len(self.voters))
             self._fwd_reads.append(ctx)
             self._schedule_forward(now)
         else:
@@ -191,7 +198,7 @@ class RaftCore:
             for pr in self._progress.values():
                 if pr.inflight:
                     d = min(d, pr.inflight[0][1] + t.resend_timeout)
-                if pr.window_open(t.max_inflight):
+                if pr.window_open(self._max_inflight()):
                     # A closed window waits for acks or the resend timeout, not the heartbeat.
                     d = min(d, pr.last_sent_at + t.heartbeat_interval)
             return d
@@ -416,7 +423,9 @@ class RaftCore:
         self._send(src, ack)
 
     def _schedule_forward(self, now: float) -> None:
-        if self._fwd_sent >= self.timing.forward_window:
+        t = self.timing
+        self._busy = self._load.rate(now) >= t.busy_rate
+        if self._fwd_sent >= (t.forward_window if self._busy else t.idle_forward_window):
             return  # the ack to the next AppendEntries carries it
         at = now + self.timing.forward_flush_delay
         if at < self._fwd_flush_at:
@@ -448,6 +457,7 @@ class RaftCore:
         self._flush_at = _INF
 
     def _append(self, now: float, items: list) -> None:
+        self._load.add(now, len(items))
         log = self.log
         for data in items:
             log.append(self.term, data)
@@ -509,6 +519,7 @@ class RaftCore:
 
     def _register_read(self, now: float, origin: str, ctx: Any) -> None:
         # The next AppendEntries to go out carries seq + 1: acks of it prove we still lead.
+        self._load.add(now)
         self._reads.add(self._seq + 1, origin, ctx)
         self._confirm_reads(now)
         self._schedule_flush(now)
@@ -540,7 +551,7 @@ class RaftCore:
 
     def _flush(self, now: float) -> None:
         self._flush_at = _INF
-        max_inflight = self.timing.max_inflight
+        max_inflight = self._max_inflight()
         commit = self.commit
         for peer, pr in self._progress.items():
             if pr.window_open(max_inflight):
@@ -572,8 +583,13 @@ class RaftCore:
     # ----------------------------------------------------------------------------------------
     # Plumbing
 
+    def _max_inflight(self) -> int:
+        t = self.timing
+        return t.max_inflight if self._busy else t.idle_max_inflight
+
     def _after(self, now: float) -> None:
         """End of every public call: release held messages that are due."""
+        self._busy = self._load.rate(now) >= self.timing.busy_rate
         if self.role == LEADER:
             if now >= self._flush_at:
                 self._flush(now)

@@ -32,12 +32,18 @@ class Timing:
     # progress falls back to probing from its last known match.
     resend_timeout: float = 0.150
 
+    # Load above which a core batches hard (operations per second: proposals and reads seen
+    # by the leader; a follower estimates from its own clients x voters). Below it, messages
+    # leave eagerly (latency first); above it, one AppendEntries round per follower per round
+    # trip and forwards ride on acks (messages first). See docs/node.md, "Tuning".
+    busy_rate: float = 300.0
+
     # Replication pipelining: at most this many unacknowledged AppendEntries per follower
-    # (plus one for news a follower's clients wait on: see Progress.urgent). One per round
-    # trip keeps server traffic under one message per client op at >= 500 ops/s; two cut
-    # p50 latency by ~5 ms at 10 ms latency but cost ~0.7 more messages per op
-    # (docs/node.md, "Tuning").
+    # when busy / when idle (plus one for news a follower's clients wait on: see
+    # Progress.urgent). One per round trip keeps server traffic under one message per client
+    # op at >= 500 ops/s.
     max_inflight: int = 1
+    idle_max_inflight: int = 4
 
     # At most this many log entries in one AppendEntries.
     max_batch_entries: int = 512
@@ -56,6 +62,7 @@ class Timing:
     # one AppendEntries per round trip, so this caps forward messages at one per round trip
     # per follower while the first request of each round still leaves at once.
     forward_window: int = 1
+    idle_forward_window: int = 64
 
     # --- request bookkeeping in node/server.py ---
 
