@@ -52,9 +52,31 @@ def options_from_dict(data: dict) -> Any:
     take their defaults, so older stores load)."""
     from maelstrom.runner import TestOptions
 
-    names = {f.name for f in dataclasses.fields(TestOptions)}
-    kwargs = {k: v for k, v in data.items() if k in names}
+    fields = {f.name: f for f in dataclasses.fields(TestOptions)}
+    defaults = TestOptions()
+    kwargs = {}
+    for name, value in data.items():
+        if name not in fields:
+            continue
+        default = getattr(defaults, name)
+        ok = _TYPES.get(name, (type(default),))
+        if type(value) is int and float in ok:
+            value = float(value)
+        if not isinstance(value, ok) or (isinstance(value, bool) and bool not in ok):
+            raise ValueError(f"option {name}: {value!r} is not a {'/'.join(t.__name__ for t in ok)}")
+        kwargs[name] = value
+    if not all(isinstance(n, str) for n in kwargs.get("nemesis", [])) or \
+            not all(isinstance(a, str) for a in kwargs.get("args", [])):
+        raise ValueError("options nemesis and args must be lists of strings")
     return TestOptions(**kwargs)
+
+
+# Options whose type is not their default's.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "availability": (float, str, type(None)),
+    "recovery_time": (float, type(None)),
+    "sim_node": (str, type(None)),
+}
 
 
 def command_line(opts: Any) -> str:
@@ -173,7 +195,7 @@ def _rerun(run: Path, options: dict, store_root: str, log_stderr: bool, log_net_
 
     try:
         opts = options_from_dict(options)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise BenchError(f"{run / 'options.json'}: not a test's options: {exc}") from None
     opts = dataclasses.replace(opts, store=store_root, quiet=quiet,
                                log_stderr=log_stderr or opts.log_stderr,

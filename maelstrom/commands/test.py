@@ -206,8 +206,8 @@ def run_test(opts, quiet: bool):
     from maelstrom.runner import Runner
     from workloads import WORKLOADS
 
-    runner = Runner(opts, WORKLOADS[opts.workload], progress=progress_for(quiet))
     try:
+        runner = Runner(opts, WORKLOADS[opts.workload], progress=progress_for(quiet))
         return runner.run()
     except (BenchError, KeyboardInterrupt):
         raise
