@@ -124,7 +124,8 @@ def _import_file(path_text: str) -> Any:
 
 
 class _SimNode:
-    __slots__ = ("id", "obj", "log", "paused", "inbox", "crashed", "last_tick", "seed")
+    __slots__ = ("id", "obj", "log", "paused", "inbox", "crashed", "last_tick", "seed",
+                 "deadline")
 
     def __init__(self, node_id: str, seed: int) -> None:
         self.id = node_id
@@ -135,6 +136,9 @@ class _SimNode:
         self.inbox: list[bytes] = []
         self.crashed = False
         self.last_tick = -1.0
+        # next_deadline() as of the node's last receive/tick: a sans-IO node's timers change
+        # only when it is called, so asking again in between would only cost time.
+        self.deadline: float | None = None
 
 
 class SimHost:
@@ -174,6 +178,8 @@ class SimHost:
                 node.obj = self.node_cls(seed=node.seed, log=self._logger(node))
             except Exception:
                 self._crash(node, "constructor")
+                continue
+            self._refresh(node)
 
     def stop(self) -> dict[str, int | None]:
         codes: dict[str, int | None] = {}
@@ -204,6 +210,7 @@ class SimHost:
         """A node object raised: log the traceback like a dying process's stderr and report
         the node as exited; it gets nothing more."""
         node.crashed = True
+        node.deadline = None
         text = f"{where} raised:\n{traceback.format_exc()}"
         if node.log is not None:
             node.log.write(text.encode("utf-8", "replace"))
@@ -238,6 +245,7 @@ class SimHost:
                 self._crash(node, "receive()")
                 return
             self._collect(node, out)
+        self._refresh(node)
 
     def _collect(self, node: _SimNode, out: Any) -> None:
         if not out:
@@ -282,29 +290,37 @@ class SimHost:
     def _next_timer(self) -> float | None:
         best = None
         for node in self.nodes:
-            d = self._deadline(node)
-            if d is not None and (best is None or d < best):
+            d = node.deadline
+            if d is not None and not node.paused and (best is None or d < best):
                 best = d
         return best
 
-    def _deadline(self, node: _SimNode) -> float | None:
-        if node.paused or node.crashed or node.obj is None:
-            return None
+    def _refresh(self, node: _SimNode) -> None:
+        """Re-read the node's next timer (after it was called)."""
+        node.deadline = None
+        if node.crashed:
+            return
         try:
             d = node.obj.next_deadline()
         except Exception:
             self._crash(node, "next_deadline()")
-            return None
+            return
         if d is None:
-            return None
+            return
+        if type(d) is not float:
+            try:
+                d = float(d)
+            except (TypeError, ValueError):
+                self._crash(node, "next_deadline() (not a number)")
+                return
         if d <= node.last_tick:  # still due after being ticked at that time: retry later
-            return node.last_tick + TIMER_RETRY
-        return d
+            d = node.last_tick + TIMER_RETRY
+        node.deadline = d
 
     def _fire(self, now: float) -> None:
         for node in self.nodes:  # node order: ties fire the same way every run
-            d = self._deadline(node)
-            if d is None or d > now:
+            d = node.deadline
+            if d is None or d > now or node.paused or node.crashed:
                 continue
             node.last_tick = now
             self.steps += 1
@@ -314,6 +330,7 @@ class SimHost:
                 self._crash(node, "tick()")
                 continue
             self._collect(node, out)
+            self._refresh(node)
 
     # -- faults --------------------------------------------------------------------------
     def pause(self, node_id: str) -> None:

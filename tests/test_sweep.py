@@ -1,6 +1,6 @@
 """`maelstrom sweep`: seeds in parallel, a verdict table, failing runs kept with a replay command.
 
-The Raft node under every fault passes a short CI sweep (scripts/sweep_sim.sh runs the full
+The Raft node under every fault passes a short CI sweep (scripts/sweep_sim runs the full
 200 seeds x 60 s); the deliberately broken variant (tests/nodes/stale_reads.py) is caught at once,
 and its replay reproduces the identical invalid history.
 """
