@@ -426,8 +426,9 @@ class RaftCore:
         t = self.timing
         self._busy = self._load.rate(now) >= t.busy_rate
         if self._fwd_sent >= (t.forward_window if self._busy else t.idle_forward_window):
-            return  # the ack to the next AppendEntries carries it
-        at = now + self.timing.forward_flush_delay
+            at = now + t.forward_max_hold  # normally the ack to the next AppendEntries carries it
+        else:
+            at = now + t.forward_flush_delay
         if at < self._fwd_flush_at:
             self._fwd_flush_at = at
 

@@ -57,12 +57,16 @@ class Timing:
     # leaves first and carries them), so that requests read in one go share one message.
     forward_flush_delay: float = 0.0005
 
-    # Standalone forwards a follower may send between two AppendEntries from the leader; past
-    # that, requests wait for the next ack, which carries them. Under load the leader sends
-    # one AppendEntries per round trip, so this caps forward messages at one per round trip
-    # per follower while the first request of each round still leaves at once.
-    forward_window: int = 1
+    # Standalone forwards a follower may send between two AppendEntries from the leader, when
+    # busy / when idle; past that, requests wait for the next ack, which carries them. Under
+    # load the leader sends each follower one AppendEntries per round trip, so when busy all
+    # forwards ride on acks: no forward messages at all. When idle, forwards leave at once.
+    forward_window: int = 0
     idle_forward_window: int = 64
+
+    # ... but a forward never waits longer than this for an ack to ride on (the leader may be
+    # idle while this follower's clients are busy).
+    forward_max_hold: float = 0.025
 
     # --- request bookkeeping in node/server.py ---
 
