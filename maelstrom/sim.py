@@ -9,6 +9,9 @@ flush, poll, stop, plus pause/resume) over in-process node objects with the inte
     node.tick(now_s) -> [envelope_dict, ...]
     node.next_deadline() -> float | None
 
+(An item of the returned lists may also be `bytes`: one raw output line, passed on unchanged,
+the way a process may print anything; the runner validates it like any other line.)
+
 Time is a `VirtualClock`. `poll(timeout)` hands back the lines nodes produced since the last
 poll without moving time; when there are none it advances the clock to the earliest of
 `now + timeout` (the runner's next event) and the nodes' timers, and fires those timers. So
@@ -231,8 +234,10 @@ class SimHost:
 
     def _deliver(self, node: _SimNode, data: bytes) -> None:
         now = self.clock.now()
-        for line in data.split(b"\n"):
-            if not line.strip() or node.crashed:
+        # The runner sends one message per call: skip the split then (JSON allows the newline).
+        lines = (data,) if data.find(b"\n") == len(data) - 1 else data.split(b"\n")
+        for line in lines:
+            if node.crashed or not line.strip():
                 continue
             try:
                 message = _loads(line)
@@ -252,12 +257,16 @@ class SimHost:
             return
         emit = self._out.append
         nid = node.id
-        try:
-            items = list(out)
-        except TypeError:
-            emit((nid, repr(out).encode()))  # the runner reports it as invalid output
-            return
-        for envelope in items:
+        if type(out) is not list:
+            try:
+                out = list(out)
+            except TypeError:
+                emit((nid, repr(out).encode()))  # the runner reports it as invalid output
+                return
+        for envelope in out:
+            if type(envelope) is bytes:
+                emit((nid, envelope))  # a raw output line, as a process may print anything
+                continue
             try:
                 emit((nid, _dumps(envelope)))
             except Exception:

@@ -1,8 +1,8 @@
 """The runner loop with in-process nodes in virtual time (no processes, no sleeping).
 
-`InProcessHost` implements the host interface the runner drives (start/send/flush/poll/stop)
-over Python callables, and advances a VirtualClock when nothing is pending: a miniature of
-the deterministic simulator of issue 5, enough to test the loop itself fast and exactly.
+The nodes are plain handler functions run by the simulator's host (maelstrom/sim.py
+`SimHost`), which advances a VirtualClock when nothing is pending: enough to test the loop
+itself fast and exactly, including garbage output (handlers return raw lines).
 """
 
 from __future__ import annotations
@@ -13,37 +13,27 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from maelstrom.clock import VirtualClock
 from maelstrom.runner import Runner, TestOptions
+from maelstrom.sim import SimHost
 from workloads import WORKLOADS
 
 
-class InProcessHost:
-    def __init__(self, clock: VirtualClock, handler, node_ids):
-        self.clock = clock
-        self.handler = handler  # (node_id, state, msg) -> list of output lines (bytes)
-        self.state = {n: {} for n in node_ids}
-        self.pending: list[tuple[str, bytes]] = []
-        self.overlong: list = []
+def handler_node(handler):
+    """A sans-IO node class around `handler(node_id, state, msg) -> [raw output lines]`."""
 
-    def start(self):
-        pass
+    class HandlerNode:
+        def __init__(self, *, seed, log=None):
+            self.state = {}
 
-    def send(self, node, data):
-        for line in data.splitlines():
-            for out in self.handler(node, self.state[node], json.loads(line)):
-                self.pending.append((node, out))
+        def receive(self, now, msg):
+            return handler(msg["dest"], self.state, msg)
 
-    def flush(self):
-        pass
+        def tick(self, now):
+            return []
 
-    def poll(self, timeout):
-        if self.pending:
-            lines, self.pending = self.pending, []
-            return lines, []
-        self.clock.advance_to(self.clock.now() + max(timeout, 0.0))
-        return [], []
+        def next_deadline(self):
+            return None
 
-    def stop(self):
-        return {}
+    return HandlerNode
 
 
 def echo_node(node, state, msg):
@@ -64,7 +54,8 @@ def run(tmp_path, handler=echo_node, seed=1, **kw):
     opts = TestOptions(**fields)
     clock = VirtualClock()
     runner = Runner(opts, WORKLOADS["echo"], clock=clock,
-                    host_factory=lambda o, log_dir, log: InProcessHost(clock, handler, o.nodes))
+                    host_factory=lambda o, log_dir, log: SimHost(handler_node(handler), o.nodes,
+                                                                 clock, log_dir, o.seed))
     return runner.run()
 
 
