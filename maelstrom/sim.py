@@ -32,7 +32,9 @@ itself is imported as a module (not run) and its `Server` attribute is used, so
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.machinery
 import importlib.util
 import random
 import sys
@@ -84,8 +86,9 @@ def load_node_class(bin_path: str | None, spec: str | None) -> type:
         if not bin_path:
             raise BenchError("--sim needs --bin (a file whose module has a Server class) "
                              "or --sim-node module:Class")
-        module = _import_file(bin_path)
         attr = "Server"
+        _require_binding(bin_path, attr)
+        module = _import_file(bin_path)
         where = f"--bin {bin_path} (imported for --sim)"
     cls = getattr(module, attr, None)
     if not isinstance(cls, type):
@@ -94,6 +97,28 @@ def load_node_class(bin_path: str | None, spec: str | None) -> type:
         if not callable(getattr(cls, method, None)):
             raise BenchError(f"{where}: {attr} has no {method}() (not a sans-IO node)")
     return cls
+
+
+def _require_binding(path_text: str, name: str) -> None:
+    """BenchError unless the file binds `name` at module level. Checked on the source before
+    importing, because an ordinary node script would start serving stdin when imported."""
+    try:
+        tree = ast.parse(Path(path_text).read_bytes(), filename=path_text)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BenchError(f"--bin {path_text}: --sim imports it as Python, but it is not "
+                         f"readable Python source ({type(exc).__name__}); use --sim-node") \
+            from None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ClassDef) and stmt.name == name:
+            return
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and any(
+                (a.asname or a.name) == name for a in stmt.names):
+            return
+        if isinstance(stmt, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+            return
+    raise BenchError(f"--bin {path_text}: defines or imports no {name} at module level, so "
+                     f"--sim cannot find its sans-IO node class; use --sim-node module:Class")
 
 
 def _import_module(name: str) -> Any:
@@ -112,9 +137,9 @@ def _import_file(path_text: str) -> Any:
     name = "_maelstrom_sim_" + "".join(c if c.isalnum() else "_" for c in str(path))
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise BenchError(f"{path_text}: cannot be imported as a Python module")
+    # SourceFileLoader: a node script need not end in .py
+    loader = importlib.machinery.SourceFileLoader(name, str(path))
+    spec = importlib.util.spec_from_loader(name, loader)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:

@@ -114,10 +114,20 @@ def test_load_node_class_from_bin_and_spec(tmp_path):
     assert load_node_class(None, "node.server:Server") is Server
     assert load_node_class(None, STALE).__name__ == "StaleReadServer"
     bad = tmp_path / "bad.py"
-    bad.write_text("raise SystemExit(3)\n")
+    bad.write_text("class Server:\n    pass\nraise SystemExit(3)\n")
     plain = tmp_path / "plain.py"
     plain.write_text("class Server:\n    def receive(self, now, m):\n        return []\n")
+    script = tmp_path / "node-script"  # no .py: imported all the same
+    script.write_text("from node.server import Server as Server\n")
+    assert load_node_class(str(script), None) is Server
+    # an ordinary node script is never imported (it would serve stdin): no Server, no import
+    serving = tmp_path / "serving.py"
+    serving.write_text("import sys\nsys.stdin.read()\n")
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\x7fELF\x00\x01")
     for bin_, spec in [(str(tmp_path / "missing.py"), None), (str(bad), None), (str(plain), None),
+                       (str(serving), None), (str(binary), None),
+                       (str(ROOT / "tests" / "nodes" / "echo.py"), None),
                        (None, "node.server:Nope"), (None, "no_such_module_xyz:Server"),
                        (None, "node.server"), (None, None)]:
         with pytest.raises(BenchError):
