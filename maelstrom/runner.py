@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 from maelstrom.client import ClientPool, Completion
 from maelstrom.clock import RealClock, VirtualClock
+from maelstrom.errors import BenchError
 from maelstrom.history import Op
 from maelstrom.nemesis import PartitionNemesis, PauseNemesis
 from maelstrom.network import Network
@@ -422,6 +423,8 @@ class Runner:
             self.nemeses.append(PauseNemesis(self.nodes, opts.nemesis_interval,
                                              self.nemesis_rng))
         self.host = self.host_factory(opts, store.node_logs, self.log)
+        if len(self.nemeses) > (self.nemesis is not None) and not hasattr(self.host, "pause"):
+            raise BenchError("the pause nemesis needs a host that can pause nodes (--sim)")
         codes: dict[str, int | None] = {}
         try:
             self.host.start()
