@@ -5,7 +5,8 @@
    nemesis. Prints throughput, p50/p99 latency by f, messages per op (all messages, and
    server-to-server only), and at --latency 10 the ratio of p50 to the network floor
    (2 one-way latencies to commit + 2 for a forward = 4 x latency).
-2. Failover: 5 nodes, --latency 10, --nemesis partition, several seeds. For every partition that
+2. Failover: 5 nodes, --latency 10, --nemesis partition, several seeds, in the simulator (many
+   runs, cheap) and with real processes. For every partition that
    leaves the current leader without a majority while the others keep one, the time from the
    partition to the first write/cas answered after a new leader (higher term) sent its first
    AppendEntries. Read from the bench's message journal and history.
@@ -31,13 +32,16 @@ NODES = 5
 
 
 def run_bench(args: argparse.Namespace, *, rate: float, latency: float, seed: int,
-              time_limit: float, concurrency: str, nemesis: str | None = None) -> Path | None:
+              time_limit: float, concurrency: str, nemesis: str | None = None,
+              sim: bool = False) -> Path | None:
     cmd = [sys.executable, "-m", "maelstrom", "test", "-w", "lin-kv", "--bin", "node/run.py",
            "--node-count", str(NODES), "--concurrency", concurrency, "--latency", str(latency),
            "--rate", str(rate), "--time-limit", str(time_limit), "--seed", str(seed), "--quiet",
            "--store", args.store]
     if nemesis:
         cmd += ["--nemesis", nemesis, "--nemesis-interval", str(args.nemesis_interval)]
+    if sim:
+        cmd.append("--sim")
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     m = re.search(r"Results in (\S+)", proc.stdout + proc.stderr)
     if not m:
@@ -153,13 +157,15 @@ def failover_events(store: Path) -> list[dict]:
     return events
 
 
-def failover_table(args: argparse.Namespace) -> None:
-    print(f"== failover: {NODES} nodes, --latency 10, --rate 100, --nemesis partition "
-          f"--nemesis-interval {args.nemesis_interval}, seeds {args.failover_seeds}")
+def failover_table(args: argparse.Namespace, seeds: list[int], sim: bool) -> None:
+    mode = "simulator (--sim, virtual time)" if sim else "real processes"
+    print(f"== failover, {mode}: {NODES} nodes, --latency 10, --rate 100, --nemesis partition "
+          f"--nemesis-interval {args.nemesis_interval}, --time-limit {args.failover_time}, "
+          f"seeds {seeds[0]}..{seeds[-1]}")
     all_times = []
-    for seed in args.failover_seeds:
+    for seed in seeds:
         store = run_bench(args, rate=100, latency=10, seed=seed, time_limit=args.failover_time,
-                          concurrency="2n", nemesis="partition")
+                          concurrency="2n", nemesis="partition", sim=sim)
         if store is None:
             continue
         r = json.loads((store / "results.json").read_text())
@@ -187,9 +193,11 @@ def main() -> int:
                     default=[100.0, 500.0, 1000.0])
     ap.add_argument("--latencies", type=lambda s: [float(x) for x in s.split(",")],
                     default=[0.0, 10.0])
-    ap.add_argument("--failover-seeds", type=lambda s: [int(x) for x in s.split(",")],
-                    default=[1, 2, 3])
-    ap.add_argument("--failover-time", type=float, default=30)
+    ap.add_argument("--failover-seeds", type=lambda s: [int(x) for x in s.split(",") if x],
+                    default=[1, 2, 3], help="seeds of the real-process failover runs")
+    ap.add_argument("--failover-sim-seeds", type=int, default=20,
+                    help="simulated failover runs (seeds 1..N; 0: none)")
+    ap.add_argument("--failover-time", type=float, default=60)
     ap.add_argument("--nemesis-interval", type=float, default=4)
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-failover", action="store_true")
@@ -198,7 +206,10 @@ def main() -> int:
     if not args.skip_throughput:
         throughput_table(args)
     if not args.skip_failover:
-        failover_table(args)
+        if args.failover_sim_seeds:
+            failover_table(args, list(range(1, args.failover_sim_seeds + 1)), sim=True)
+        if args.failover_seeds:
+            failover_table(args, args.failover_seeds, sim=False)
     return 0
 
 
