@@ -55,7 +55,9 @@ def run_bench(args: argparse.Namespace, *, rate: float, latency: float, seed: in
 
 
 def throughput_table(args: argparse.Namespace) -> None:
-    print(f"== throughput/latency: {NODES} nodes, no nemesis, --time-limit {args.time_limit}")
+    mode = "simulator (--sim, virtual time)" if args.sim else "real processes"
+    print(f"== throughput/latency, {mode}: {NODES} nodes, no nemesis, "
+          f"--time-limit {args.time_limit}")
     print(f"{'lat':>4} {'rate':>5} {'conc':>5} {'valid':>6} {'thr/s':>7} {'msg/op':>7} {'srv/op':>7}"
           f" {'p50 read':>9} {'p50 write':>9} {'p50 cas':>8} {'p99 read':>9} {'p99 write':>9}"
           f" {'p99 cas':>8} {'p50 all':>8} {'p50/floor':>9}")
@@ -64,7 +66,7 @@ def throughput_table(args: argparse.Namespace) -> None:
             # Enough workers to sustain the rate at ~60 ms per op (Jepsen: multiple of 2n).
             conc = {100: "2n", 500: "8n"}.get(int(rate), "16n")
             store = run_bench(args, rate=rate, latency=latency, seed=args.seed,
-                              time_limit=args.time_limit, concurrency=conc)
+                              time_limit=args.time_limit, concurrency=conc, sim=args.sim)
             if store is None:
                 continue
             r = json.loads((store / "results.json").read_text())
@@ -199,6 +201,9 @@ def main() -> int:
                     help="simulated failover runs (seeds 1..N; 0: none)")
     ap.add_argument("--failover-time", type=float, default=60)
     ap.add_argument("--nemesis-interval", type=float, default=4)
+    ap.add_argument("--sim", action="store_true",
+                    help="throughput/latency in the simulator: protocol cost without process "
+                         "and scheduling overheads")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-failover", action="store_true")
     ap.add_argument("--store", default="store")

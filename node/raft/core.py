@@ -554,13 +554,22 @@ class RaftCore:
         self._flush_at = _INF
         max_inflight = self._max_inflight()
         commit = self.commit
+        gap = 0.0
+        if self._busy:
+            t = self.timing
+            gap = min(t.busy_round_ops / max(self._load.rate(now), 1.0), t.max_append_gap)
         for peer, pr in self._progress.items():
             if pr.window_open(max_inflight):
-                if self._needs_send(now, pr):
-                    self._send_append(now, peer, pr)
-            elif pr.state == REPLICATE and len(pr.inflight) <= max_inflight \
-                    and pr.urgent(commit):
-                self._send_append(now, peer, pr)
+                if not self._needs_send(now, pr):
+                    continue
+            elif not (pr.state == REPLICATE and len(pr.inflight) <= max_inflight
+                      and pr.urgent(commit)):
+                continue
+            if pr.state == REPLICATE and now < pr.last_sent_at + gap:
+                # Busy: let this follower's next round gather more (see Timing.busy_round_ops).
+                self._flush_at = min(self._flush_at, pr.last_sent_at + gap)
+                continue
+            self._send_append(now, peer, pr)
 
     def _send_append(self, now: float, peer: str, pr: Progress) -> None:
         log = self.log

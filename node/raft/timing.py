@@ -45,6 +45,13 @@ class Timing:
     max_inflight: int = 1
     idle_max_inflight: int = 4
 
+    # When busy, the leader also spaces AppendEntries to one follower so that a round carries
+    # about this many operations: gap = busy_round_ops / load, at most max_append_gap. On a
+    # fast network (round trip << gap) this is what batches; at 10 ms latency the round trip
+    # already spaces rounds further apart and the gap never binds.
+    busy_round_ops: float = 10.0
+    max_append_gap: float = 0.020
+
     # At most this many log entries in one AppendEntries.
     max_batch_entries: int = 512
 
