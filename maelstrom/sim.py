@@ -153,7 +153,7 @@ def _import_file(path_text: str) -> Any:
 
 class _SimNode:
     __slots__ = ("id", "obj", "log", "paused", "inbox", "crashed", "last_tick", "seed",
-                 "deadline")
+                 "deadline", "stale")
 
     def __init__(self, node_id: str, seed: int) -> None:
         self.id = node_id
@@ -164,9 +164,10 @@ class _SimNode:
         self.inbox: list[bytes] = []
         self.crashed = False
         self.last_tick = -1.0
-        # next_deadline() as of the node's last receive/tick: a sans-IO node's timers change
-        # only when it is called, so asking again in between would only cost time.
+        # next_deadline(), asked only when time is about to move and the node was called since
+        # (`stale`): a sans-IO node's timers change only when it is called.
         self.deadline: float | None = None
+        self.stale = False
 
 
 class SimHost:
@@ -207,7 +208,7 @@ class SimHost:
             except Exception:
                 self._crash(node, "constructor")
                 continue
-            self._refresh(node)
+            node.stale = True
 
     def stop(self) -> dict[str, int | None]:
         codes: dict[str, int | None] = {}
@@ -275,7 +276,7 @@ class SimHost:
                 self._crash(node, "receive()")
                 return
             self._collect(node, out)
-        self._refresh(node)
+        node.stale = True
 
     def _collect(self, node: _SimNode, out: Any) -> None:
         if not out:
@@ -324,6 +325,8 @@ class SimHost:
     def _next_timer(self) -> float | None:
         best = None
         for node in self.nodes:
+            if node.stale:
+                self._refresh(node)
             d = node.deadline
             if d is not None and not node.paused and (best is None or d < best):
                 best = d
@@ -331,6 +334,7 @@ class SimHost:
 
     def _refresh(self, node: _SimNode) -> None:
         """Re-read the node's next timer (after it was called)."""
+        node.stale = False
         node.deadline = None
         if node.crashed:
             return
@@ -364,7 +368,7 @@ class SimHost:
                 self._crash(node, "tick()")
                 continue
             self._collect(node, out)
-            self._refresh(node)
+            node.stale = True
 
     # -- faults --------------------------------------------------------------------------
     def pause(self, node_id: str) -> None:
