@@ -59,6 +59,9 @@ except ImportError:  # slower, same behaviour
 
 __all__ = ["SimHost", "load_node_class", "node_seeds", "TIMER_RETRY"]
 
+# What a node object may raise without taking the bench down: reported as the node exiting.
+_NODE_ERRORS = (Exception, SystemExit)
+
 # A node whose timer is still due right after tick() would stop virtual time; it is ticked
 # again no sooner than this much later.
 TIMER_RETRY = 0.001
@@ -205,7 +208,7 @@ class SimHost:
             node.log = open(self.log_dir / f"{node.id}.log", "wb", buffering=1 << 16)
             try:
                 node.obj = self.node_cls(seed=node.seed, log=self._logger(node))
-            except Exception:
+            except _NODE_ERRORS:
                 self._crash(node, "constructor")
                 continue
             node.stale = True
@@ -272,7 +275,7 @@ class SimHost:
             self.steps += 1
             try:
                 out = node.obj.receive(now, message)
-            except Exception:
+            except _NODE_ERRORS:
                 self._crash(node, "receive()")
                 return
             self._collect(node, out)
@@ -340,7 +343,7 @@ class SimHost:
             return
         try:
             d = node.obj.next_deadline()
-        except Exception:
+        except _NODE_ERRORS:
             self._crash(node, "next_deadline()")
             return
         if d is None:
@@ -364,7 +367,7 @@ class SimHost:
             self.steps += 1
             try:
                 out = node.obj.tick(now)
-            except Exception:
+            except _NODE_ERRORS:
                 self._crash(node, "tick()")
                 continue
             self._collect(node, out)

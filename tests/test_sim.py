@@ -232,6 +232,13 @@ class Raising(Timer):
         raise RuntimeError("boom")
 
 
+class Exiting(Timer):
+    def receive(self, now, msg):
+        if msg["body"]["type"] != "init":
+            raise SystemExit(2)  # as a node script might
+        return super().receive(now, msg)
+
+
 class StuckTimer(Timer):
     def tick(self, now):
         self.ticks.append(now)
@@ -261,6 +268,13 @@ def test_a_raising_node_is_reported_as_exited(tmp_path):
     assert ("n0", "exited") in kinds and ("n1", "exited") in kinds
     assert "RuntimeError: boom" in (r.store / "node-logs" / "n0.log").read_text()
     assert r.results["valid?"] is False
+
+
+def test_a_node_that_exits_is_reported_and_the_run_goes_on(tmp_path):
+    r = sim_echo(tmp_path, Exiting)
+    assert {f["kind"] for f in r.results["nodes"]["faults"]} == {"exited"}
+    assert "SystemExit: 2" in (r.store / "node-logs" / "n1.log").read_text()
+    assert r.history[-1].time >= 1.5e9
 
 
 def test_a_timer_that_stays_due_does_not_stop_time(tmp_path):
