@@ -3,7 +3,7 @@
 rate 100, latency 10 ms, partitions; scripts/main's flags), next to the wall time of the same
 test with real node processes.
 
-    scripts/bench_sim.py [--time-limit 30] [--seed 1] [--repeat 3] [--no-process]
+    scripts/bench_sim.py [--time-limit 30] [--seed 1] [--repeat 3] [--no-process] [--bin FILE]
 
 Prints, per backend: the test's simulated/real length, wall time (whole run, and without the
 final analysis), ops, messages, and the speed-up over real time.
@@ -53,9 +53,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3, help="simulated runs (best is reported)")
     ap.add_argument("--no-process", action="store_true", help="skip the process backend")
+    ap.add_argument("--bin", default=str(ROOT / "node" / "run.py"),
+                    help="node binary (--sim imports its Server)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        base = TestOptions(workload="lin-kv", bin=str(ROOT / "node" / "run.py"), node_count=5,
+        base = TestOptions(workload="lin-kv", bin=str(Path(args.bin).resolve()), node_count=5,
                            concurrency=10, latency=10.0, rate=100.0, nemesis=["partition"],
                            time_limit=args.time_limit, seed=args.seed, quiet=True, store=tmp)
         print(f"lin-kv, 5 nodes, rate 100, latency 10 ms, partitions, time limit "
