@@ -124,7 +124,11 @@ def _run_all(opts: Any, seeds: list[int], jobs: int, scratch: str):
         pending = [pool.submit(run_seed, opts, seed, scratch) for seed in seeds]
         try:
             for fut in pending:
-                yield fut.result()
+                try:
+                    yield fut.result()
+                except futures.process.BrokenProcessPool:
+                    raise BenchError("a sweep worker process died (killed, or out of "
+                                     "memory?)") from None
         except BaseException:
             for fut in pending:
                 fut.cancel()
