@@ -16,7 +16,8 @@ Rules of this module:
 Wire messages (bodies; every one carries `group` and `term`):
   raft_prevote / raft_vote        {last_index, last_term}        (prevote term = candidate's term + 1)
   raft_prevote_ok / raft_vote_ok  {granted}
-  raft_append      {prev_index, prev_term, entries: [[term, data]...], commit, seq, reads?}
+  raft_append      {prev_index, prev_term, entries: [[term, data]...], commit, seq, reads?,
+                    notice?}   (notice: no entries, commit news only, never acknowledged)
   raft_append_ack  {seq, success, match | reject, hint_index, hint_term, props?, reads?}
   raft_forward     {props?, reads?}                               (follower -> leader)
 `reads` on raft_append are confirmed [ctx, index] pairs; on the ack/forward, contexts to confirm.
@@ -390,6 +391,17 @@ class RaftCore:
             entries = entries[skip:]
             prev_index = self.commit
             prev_term = self.log.term(prev_index)
+        if m.get("notice"):
+            # Commit news (and reads) only: entries up to prev_index match the leader's, so
+            # its commit applies up to there. Never acknowledged.
+            if self.log.matches(prev_index, prev_term):
+                new_commit = min(m["commit"], prev_index)
+                if new_commit > self.commit:
+                    self.commit = new_commit
+                    self._maybe_log_commit(now)
+            for ctx, index in m.get("reads") or ():
+                self._read_states.append((ctx, index))
+            return
         ack: dict[str, Any] = {"type": "raft_append_ack", "seq": m["seq"]}
         if self.log.matches(prev_index, prev_term):
             last_new = self.log.append_after(prev_index, entries, self.commit)
@@ -562,14 +574,31 @@ class RaftCore:
             if pr.window_open(max_inflight):
                 if not self._needs_send(now, pr):
                     continue
-            elif not (pr.state == REPLICATE and len(pr.inflight) <= max_inflight
-                      and pr.urgent(commit)):
+                if pr.state == REPLICATE and now < pr.last_sent_at + gap:
+                    # Busy: let this follower's next round gather more (Timing.busy_round_ops).
+                    self._flush_at = min(self._flush_at, pr.last_sent_at + gap)
+                    continue
+            elif pr.state == REPLICATE and pr.urgent(min(commit, pr.match)):
+                # The window is closed but this follower's clients wait on news we hold:
+                # send it as a notice, which needs no ack and so costs one message.
+                self._send_notice(peer, pr)
                 continue
-            if pr.state == REPLICATE and now < pr.last_sent_at + gap:
-                # Busy: let this follower's next round gather more (see Timing.busy_round_ops).
-                self._flush_at = min(self._flush_at, pr.last_sent_at + gap)
+            else:
                 continue
             self._send_append(now, peer, pr)
+
+    def _send_notice(self, peer: str, pr: Progress) -> None:
+        """An AppendEntries without entries, anchored at the follower's known match, carrying
+        commit news and confirmed reads. Not acknowledged, not in flight, no new seq."""
+        msg: dict[str, Any] = {"type": "raft_append", "prev_index": pr.match,
+                               "prev_term": self.log.term(pr.match), "entries": [],
+                               "commit": self.commit, "seq": 0, "notice": True}
+        if pr.read_states:
+            msg["reads"] = pr.read_states
+            pr.read_states = []
+        # The follower can apply the commit only up to where its log is known to match.
+        pr.sent_commit = max(pr.sent_commit, min(self.commit, pr.match))
+        self._send(peer, msg)
 
     def _send_append(self, now: float, peer: str, pr: Progress) -> None:
         log = self.log

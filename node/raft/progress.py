@@ -61,7 +61,8 @@ class Progress:
     def urgent(self, commit: int) -> bool:
         """Whether the follower waits on news we hold: answers to its forwarded requests.
 
-        A follower answers its clients when it learns that their entries committed, and serves
-        reads once their index is confirmed: such news may exceed the window by one message.
+        A follower answers its clients when it learns that their entries committed (up to
+        `commit`), and serves reads once their index is confirmed: such news goes out at once
+        as a notice (no entries, no ack), even when the replication window is closed.
         """
         return bool(self.read_states) or self.sent_commit < min(commit, self.owed)
