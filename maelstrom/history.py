@@ -15,17 +15,13 @@ Conventions (shared by the bench, the workloads and the checkers):
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-try:
-    import orjson as _orjson
-except ImportError:  # the bench works without it, just slower
-    _orjson = None
+import orjson
 
 from maelstrom import edn
 from maelstrom.edn import Keyword, Tagged
@@ -281,13 +277,10 @@ def op_from_json(d: Any, position: int) -> Op:
 
 
 def _json_dumps(obj: Any) -> str:
-    if _orjson is not None:
-        return _orjson.dumps(obj).decode()
-    return json.dumps(obj, separators=(",", ":"))
+    return orjson.dumps(obj).decode()
 
 
-def _json_loads(text: str) -> Any:
-    return _orjson.loads(text) if _orjson is not None else json.loads(text)
+_json_loads = orjson.loads
 
 
 # ---------------------------------------------------------------------------------------------

@@ -42,18 +42,7 @@ from maelstrom.results import (availability, client_completions, compose, perf, 
                                verdict_exit_code)
 from maelstrom.store import Store
 
-try:
-    import orjson
-
-    _loads = orjson.loads
-    _dumps = orjson.dumps
-except ImportError:  # slower, same behaviour
-    import json
-
-    _loads = json.loads
-
-    def _dumps(obj: Any) -> bytes:
-        return json.dumps(obj, separators=(",", ":")).encode()
+from orjson import dumps as _dumps, loads as _loads  # a dependency of the bench
 
 __all__ = ["TestOptions", "Runner", "RunResult"]
 

@@ -45,18 +45,7 @@ from typing import Any, Callable
 
 from maelstrom.errors import BenchError
 
-try:
-    import orjson
-
-    _loads = orjson.loads
-    _dumps = orjson.dumps
-except ImportError:  # slower, same behaviour
-    import json
-
-    _loads = json.loads
-
-    def _dumps(obj: Any) -> bytes:
-        return json.dumps(obj, separators=(",", ":")).encode()
+from orjson import dumps as _dumps, loads as _loads  # a dependency of the bench
 
 __all__ = ["SimHost", "load_node_class", "node_seeds", "TIMER_RETRY"]
 

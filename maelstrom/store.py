@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,7 @@ from typing import Any
 from maelstrom import edn, history as hist
 from maelstrom.edn import Keyword, Tagged
 
-try:
-    import orjson as _orjson
-except ImportError:
-    _orjson = None
+import orjson
 
 __all__ = ["Store", "to_json"]
 
@@ -51,9 +47,7 @@ def to_json(x: Any) -> Any:
 
 
 def _dump_json(obj: Any) -> bytes:
-    if _orjson is not None:
-        return _orjson.dumps(obj, option=_orjson.OPT_INDENT_2) + b"\n"
-    return (json.dumps(obj, indent=2) + "\n").encode()
+    return orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n"
 
 
 class Store:
