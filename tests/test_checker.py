@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import os
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +11,7 @@ from maelstrom.checker import check, edn_ready, guess_model, merge_valid
 from maelstrom.edn import Keyword, Tagged, dumps
 from maelstrom.history import Op, read_history
 
-CORPUS = Path("/work/shared/corpus")
+from corpus import CORPUS
 
 
 def _files(*parts):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +14,7 @@ from maelstrom.commands.check import check as check_command
 from maelstrom.edn import Keyword, loads
 from maelstrom.history import read_history, write_jsonl
 
-CORPUS = Path("/work/shared/corpus")
+from corpus import CORPUS
 STALE = CORPUS / "maelstrom-lin-kv" / "invalid" / "stale-reads-3n-partition.edn"
 RAFT = CORPUS / "maelstrom-lin-kv" / "valid" / "raft-3n-partition.edn"
 MINIMAL = CORPUS / "knossos-cas-register" / "bad" / "rethink-fail-minimal.edn"

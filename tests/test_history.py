@@ -15,7 +15,7 @@ from maelstrom.history import (
     write_edn, write_jsonl, write_txt,
 )
 
-CORPUS = Path("/work/shared/corpus")
+from corpus import CORPUS
 LIN_KV = sorted(glob.glob(str(CORPUS / "maelstrom-lin-kv" / "*" / "*.edn")))
 KNOSSOS = sorted(glob.glob(str(CORPUS / "knossos-cas-register" / "*" / "*.edn")))
 
