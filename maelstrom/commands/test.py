@@ -228,7 +228,7 @@ def test(**flags):
 
 def summary(results: dict, store, seed: int) -> str:
     """The end-of-test report: key figures, the verdict line (Maelstrom's words), the store."""
-    s, net, wl = results["stats"], results["net"], results["workload"]
+    s, net = results["stats"], results["net"]
     lines = [
         f"ops: {s['count']} (ok {s['ok-count']}, fail {s['fail-count']}, info {s['info-count']})"
         f"  availability: {results['availability']['ok-fraction']:.3f}",
