@@ -142,7 +142,8 @@ class Network:
 
     def send(self, now: float, src: str, dest: str, raw: bytes, body: Any) -> int:
         """Accept one message (already validated by the caller). `raw` is its JSON text, `body`
-        its parsed body (kept so nobody parses twice). Returns the message id."""
+        its parsed form (the runner passes the whole envelope), handed back untouched by due()
+        so nobody parses twice. Returns the message id."""
         mid = self._next_id
         self._next_id = mid + 1
         client = src in self.clients or dest in self.clients

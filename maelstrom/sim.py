@@ -23,7 +23,9 @@ its order. Nothing reads the wall clock. Same options and seed -> byte-identical
 messages.jsonl (tests/test_sim.py checks this across PYTHONHASHSEED values).
 
 Messages cross the host boundary as JSON text, exactly as with real processes: the runner
-validates node output the same way, and no dict is shared between nodes.
+validates node output the same way, and no dict is shared between nodes. To parse each line
+once, the runner may hand `deliver()` the envelope it parsed from a node's line (a fresh object
+nobody else holds) along with the text; without one, the host parses the text itself.
 
 Which class: `--sim-node module:Class` (or `path/to/file.py:Class`); by default the `--bin` file
 itself is imported as a module (not run) and its `Server` attribute is used, so
@@ -158,7 +160,7 @@ class _SimNode:
         self.obj: Any = None
         self.log: Any = None
         self.paused = False
-        self.inbox: list[bytes] = []
+        self.inbox: list[tuple[bytes, Any]] = []  # (line, parsed envelope or None)
         self.crashed = False
         self.last_tick = -1.0
         # next_deadline(), asked only when time is about to move and the node was called since
@@ -256,30 +258,37 @@ class SimHost:
         node = self._by_id.get(node_id)
         if node is None or node.crashed:
             return
-        if node.paused:
-            node.inbox.append(data)
-            return
-        self._deliver(node, data)
+        for line in data.split(b"\n"):
+            if node.crashed:
+                break
+            if line.strip():
+                self._take_line(node, line, None)
 
-    def _deliver(self, node: _SimNode, data: bytes) -> None:
-        now = self.clock.now()
-        # The runner sends one message per call: skip the split then (JSON allows the newline).
-        lines = (data,) if data.find(b"\n") == len(data) - 1 else data.split(b"\n")
-        for line in lines:
-            if node.crashed or not line.strip():
-                continue
+    def deliver(self, node_id: str, line: bytes, message: Any = None) -> None:
+        """Deliver one message line to a node now (or hold it if it is paused). `message`, if
+        given, is `line` already parsed, an object the caller gives away: the node gets it."""
+        node = self._by_id.get(node_id)
+        if node is not None and not node.crashed:
+            self._take_line(node, line, message)
+
+    def _take_line(self, node: _SimNode, line: bytes, message: Any) -> None:
+        if node.paused:
+            node.inbox.append((line, message))
+            return
+        if message is None:
             try:
                 message = _loads(line)
             except ValueError:
-                continue  # the runner only sends what it parsed; nothing to do
-            self.steps += 1
-            try:
-                out = node.obj.receive(now, message)
-            except _NODE_ERRORS:
-                self._crash(node, "receive()")
-                return
-            self._collect(node, out)
+                return  # the runner only sends what it parsed; nothing to do
+        self.steps += 1
+        try:
+            out = node.obj.receive(self.clock.now(), message)
+        except _NODE_ERRORS:
+            self._crash(node, "receive()")
+            return
         node.stale = True
+        if out:
+            self._collect(node, out)
 
     def _collect(self, node: _SimNode, out: Any) -> None:
         if not out:
@@ -388,6 +397,7 @@ class SimHost:
             return
         node.paused = False
         inbox, node.inbox = node.inbox, []
-        if not node.crashed:
-            for data in inbox:
-                self._deliver(node, data)
+        for line, message in inbox:
+            if node.crashed:
+                break
+            self._take_line(node, line, message)
