@@ -237,9 +237,9 @@ class Runner:
         d = net.next_due()
         if d is not None and d < nxt:
             nxt = d
-        d = pool.next_deadline()
-        if d is not None and d < nxt:
-            nxt = d
+        pool_due = pool.next_deadline()
+        if pool_due is not None and pool_due < nxt:
+            nxt = pool_due
         if issuing:
             if self.stagger and pool.free and self.next_op_at < nxt:
                 nxt = self.next_op_at
@@ -265,7 +265,8 @@ class Runner:
             for node, head in host.overlong:
                 self._fault(node, "invalid-output", head, "line longer than 16 MiB")
             host.overlong.clear()
-        if net.next_due() is not None:
+        d = net.next_due()
+        if d is not None and d <= now:
             nodes = self.node_set
             deliver = self._deliver
             # A node's line was parsed by _on_line into an envelope nobody else holds: a host
@@ -276,13 +277,16 @@ class Runner:
                     deliver(dest, raw, msg if give and src in nodes else None)
                 else:
                     self._on_client_msg(now, src, dest, msg["body"])
-        for c in pool.expire(now):
-            self._completed(now, c)
+        # Only the bench adds timeouts, never before this point of an iteration: if the earliest
+        # one was not due, none is.
+        if pool_due is not None and pool_due <= now:
+            for c in pool.expire(now):
+                self._completed(now, c)
         if issuing:
             for nem in self.nemeses:
                 if nem.next_at <= now:
                     self._nemesis_step(now, nem)
-            if self.stagger:
+            if self.stagger and self.next_op_at <= now:
                 self._issue(now)
         if self.progress is not None and self.progress.next_at <= now:
             self.progress.update(now - self.t0, self)

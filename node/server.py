@@ -47,6 +47,11 @@ _RAFT_FIELDS: dict[str, dict[str, tuple]] = {
     "raft_append_ack": {"term": _INT, "seq": _INT, "success": (bool,)},
     "raft_forward": {"term": _INT},
 }
+# The same as (field, exact type) pairs: what JSON parsing gives, checked with `type(v) is t`.
+# A value that fails it is checked again the slow way, so int subclasses keep passing.
+_RAFT_FIELD_TYPES: dict[str, tuple[tuple[str, type], ...]] = {
+    t: tuple((f, types[0]) for f, types in fields.items()) for t, fields in _RAFT_FIELDS.items()
+}
 
 
 @dataclass(slots=True)
@@ -133,7 +138,7 @@ class Server:
             self._reply_error(out, src, None, P.MALFORMED_REQUEST, "body must be an object")
             return
         msg_id = body.get("msg_id")
-        if msg_id is not None and not P.is_int(msg_id):
+        if msg_id is not None and type(msg_id) is not int and not P.is_int(msg_id):
             self._reply_error(out, src, None, P.MALFORMED_REQUEST, "msg_id must be an integer")
             return
         t = body.get("type")
@@ -185,12 +190,18 @@ class Server:
         if body.get("group") != GROUP:
             self._emit({"event": "unknown_group", "src": src, "group": _clip(body.get("group"))})
             return
-        for field, types in _RAFT_FIELDS[body["type"]].items():
-            v = body.get(field)
-            if not isinstance(v, types) or (types is _INT and isinstance(v, bool)):
+        get = body.get
+        for field, exact in _RAFT_FIELD_TYPES[body["type"]]:
+            if type(get(field)) is not exact and not self._raft_field_ok(body, field):
                 self._emit({"event": "bad_raft_message", "src": src, "field": field})
                 return
         core.step(now, src, body)
+
+    @staticmethod
+    def _raft_field_ok(body: dict, field: str) -> bool:
+        types = _RAFT_FIELDS[body["type"]][field]
+        v = body.get(field)
+        return isinstance(v, types) and not (types is _INT and isinstance(v, bool))
 
     def _receive_client(self, now: float, src: str, body: dict, msg_id: int | None,
                         out: list[dict]) -> None:
@@ -274,26 +285,38 @@ class Server:
                 for p in list(self._pending.values()):
                     if p.read_index is None:
                         self._submit(now, p)
-        for dest, body in core.take_messages():
-            out.append({"src": self.node_id, "dest": dest, "body": body})
         node_id = self.node_id
-        for _index, data in core.take_committed():
-            if data is None:
-                continue  # a leader's no-op
-            result = self.kv.apply(data)
-            if data["o"] == node_id:
-                p = self._pending.pop(data["r"], None)
-                if p is not None and result is not None:
-                    self._answer_write(out, p, result)
+        pending = self._pending
+        messages = core.take_messages()
+        if messages:
+            append = out.append
+            for dest, body in messages:
+                append({"src": node_id, "dest": dest, "body": body})
+        if core.applied < core.commit:  # (take_committed() would return nothing)
+            apply = self.kv.apply
+            for _index, data in core.take_committed():
+                if data is None:
+                    continue  # a leader's no-op
+                result = apply(data)
+                if data["o"] == node_id:
+                    p = pending.pop(data["r"], None)
+                    if p is not None and result is not None:
+                        self._answer_write(out, p, result)
         for ctx, index in core.take_read_states():
-            p = self._pending.get(ctx)
+            p = pending.get(ctx)
             if p is not None and p.read_index is None:
                 p.read_index = index
-        if core.applied and self._pending:
-            applied = core.applied
-            for rid in [r for r, p in self._pending.items()
-                        if p.read_index is not None and p.read_index <= applied]:
-                p = self._pending.pop(rid)
+        applied = core.applied
+        if applied and pending:
+            ready = None
+            for rid, p in pending.items():
+                if p.read_index is not None and p.read_index <= applied:
+                    if ready is None:
+                        ready = [rid]
+                    else:
+                        ready.append(rid)
+            for rid in ready or ():
+                p = pending.pop(rid)
                 code, value = self.kv.read(p.cmd[1])
                 if code:
                     self._reply_error(out, p.client, p.msg_id, code, value)

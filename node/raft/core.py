@@ -195,13 +195,21 @@ class RaftCore:
         """Earliest time at which tick() has work."""
         if self.role == LEADER:
             t = self.timing
+            resend, heartbeat = t.resend_timeout, t.heartbeat_interval
+            max_inflight = self._max_inflight()
             d = min(self._check_quorum_at, self._flush_at)
+            # (Progress.window_open, inlined: this runs after every call into the core.)
             for pr in self._progress.values():
-                if pr.inflight:
-                    d = min(d, pr.inflight[0][1] + t.resend_timeout)
-                if pr.window_open(self._max_inflight()):
+                inflight = pr.inflight
+                if inflight:
+                    x = inflight[0][1] + resend
+                    if x < d:
+                        d = x
+                if (not inflight) if pr.state == PROBE else len(inflight) < max_inflight:
                     # A closed window waits for acks or the resend timeout, not the heartbeat.
-                    d = min(d, pr.last_sent_at + t.heartbeat_interval)
+                    x = pr.last_sent_at + heartbeat
+                    if x < d:
+                        d = x
             return d
         return min(self._election_deadline, self._fwd_flush_at)
 

@@ -30,10 +30,13 @@ class LoadMeter:
             self._start = now - elapsed % self._bucket
 
     def add(self, now: float, count: int = 1) -> None:
-        self._roll(now)
+        if now - self._start >= self._bucket:
+            self._roll(now)
         self._cur += count
 
     def rate(self, now: float) -> float:
         """Events per second."""
-        self._roll(now)
-        return max(self._cur, self._prev) / self._bucket
+        if now - self._start >= self._bucket:  # (the test in _roll, to skip the call)
+            self._roll(now)
+        cur, prev = self._cur, self._prev
+        return (cur if cur >= prev else prev) / self._bucket
