@@ -146,14 +146,16 @@ class Network:
         so nobody parses twice. Returns the message id."""
         mid = self._next_id
         self._next_id = mid + 1
-        client = src in self.clients or dest in self.clients
+        clients = self.clients
+        client = src in clients or dest in clients
         stats = self.stats
         stats.send_all += 1
         if client:
             stats.send_clients += 1
-        if self._journal is not None:
-            self._journal.write(b'{"type":"send","time":%d,"id":%d,"message":%s}\n'
-                                % (int(now * 1e9), mid, raw))
+        journal = self._journal
+        if journal is not None:
+            journal.write(b'{"type":"send","time":%d,"id":%d,"message":%s}\n'
+                          % (int(now * 1e9), mid, raw))
         if self._log is not None and self._log_send:
             self._log(f":send {raw.decode('utf-8', 'replace')}")
         # Entries are (time, order, id, ...): order = 2 x id (+1 for a duplicate copy) keeps
@@ -199,11 +201,18 @@ class Network:
         those that a partition forbids."""
         out: list[tuple[str, str, bytes, Any]] = []
         ready, heap = self._ready, self._heap
-        batch: list[tuple] = list(ready)
-        n_ready = len(batch)
-        ready.clear()
-        while heap and heap[0][0] <= now:
-            batch.append(heapq.heappop(heap))
+        if ready:
+            batch: list[tuple] = list(ready)
+            n_ready = len(batch)
+            ready.clear()
+        else:
+            batch = []
+            n_ready = 0
+        if heap and heap[0][0] <= now:
+            pop = heapq.heappop
+            append = batch.append
+            while heap and heap[0][0] <= now:
+                append(pop(heap))
         if not batch:
             return out
         if n_ready and len(batch) > n_ready:
@@ -212,22 +221,27 @@ class Network:
         grudge = self.grudge
         stats = self.stats
         journal = self._journal
+        log_recv = self._log if self._log_recv else None
+        emit = out.append
         t_ns = int(now * 1e9)
+        received = received_by_clients = 0
         for _, _, mid, src, dest, raw, body, client in batch:
             if grudge:
                 drops = grudge.get(dest)
                 if drops is not None and src in drops:
                     stats.dropped += 1
                     continue
-            stats.recv_all += 1
+            received += 1
             if client:
-                stats.recv_clients += 1
+                received_by_clients += 1
             if journal is not None:
                 journal.write(b'{"type":"recv","time":%d,"id":%d,"message":%s}\n'
                               % (t_ns, mid, raw))
-            if self._log is not None and self._log_recv:
-                self._log(f":recv {raw.decode('utf-8', 'replace')}")
-            out.append((src, dest, raw, body))
+            if log_recv is not None:
+                log_recv(f":recv {raw.decode('utf-8', 'replace')}")
+            emit((src, dest, raw, body))
+        stats.recv_all += received
+        stats.recv_clients += received_by_clients
         return out
 
     def in_flight(self) -> int:

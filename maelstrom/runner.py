@@ -203,7 +203,7 @@ class Runner:
         if src != node:
             return self._fault(node, "invalid-output", line,
                                f"src is {src!r}, but the message came from {node}")
-        if type(dest) is not str or not self.net.knows(dest):
+        if type(dest) is not str or (dest not in self.node_set and not self.net.knows(dest)):
             return self._fault(node, "invalid-output", line,
                                f"dest {dest!r} is not a node or client of this test")
         if type(body) is not dict or type(body.get("type")) is not str:

@@ -301,6 +301,11 @@ class SimHost:
             except TypeError:
                 emit((nid, repr(out).encode()))  # the runner reports it as invalid output
                 return
+        try:  # the usual case: every item is a dict orjson takes
+            self._out.extend([(nid, _dumps(e)) for e in out])
+            return
+        except Exception:
+            pass  # item by item, below
         for envelope in out:
             if type(envelope) is bytes:
                 emit((nid, envelope))  # a raw output line, as a process may print anything

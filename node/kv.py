@@ -64,11 +64,14 @@ class KV:
         floor = self._floor.get(origin, 0)
         if rid < floor:
             return None
-        done = self._results.setdefault(origin, {})
+        done = self._results.get(origin)
+        if done is None:
+            done = self._results[origin] = {}
         if watermark > floor:
             self._floor[origin] = watermark
-            for old in [r for r in done if r < watermark]:
-                del done[old]
+            if done:
+                for old in [r for r in done if r < watermark]:
+                    del done[old]
         previous = done.get(rid)
         if previous is not None:
             return previous

@@ -82,6 +82,7 @@ class Server:
         self._next_msg_id = 0
         self._next_rid = 0
         self._pending: dict[int, _Pending] = {}
+        self._indexed_reads = 0  # pending reads with a read_index: waiting to be applied
         self._known_leader: str | None = None
         self._next_sweep = _INF
         self._reply_src: str | None = None
@@ -117,7 +118,9 @@ class Server:
         """Earliest time at which tick() has work (None: no timer armed)."""
         if self.core is None:
             return None
-        d = min(self.core.next_deadline(), self._next_sweep)
+        d = self.core.next_deadline()
+        if self._next_sweep < d:
+            d = self._next_sweep
         return None if d == _INF else d
 
     # ----------------------------------------------------------------------------------------
@@ -253,6 +256,8 @@ class Server:
             if p.cmd[0] == "read":
                 if age >= t.read_deadline:
                     del self._pending[rid]
+                    if p.read_index is not None:
+                        self._indexed_reads -= 1
                     self._reply_error(out, p.client, p.msg_id, P.TEMPORARILY_UNAVAILABLE,
                                       "read not confirmed by a leader in time")
                 elif p.read_index is None and leader_known and (
@@ -300,14 +305,17 @@ class Server:
                 result = apply(data)
                 if data["o"] == node_id:
                     p = pending.pop(data["r"], None)
+                    if p is not None and p.read_index is not None:
+                        self._indexed_reads -= 1  # (never: rids of reads are not logged)
                     if p is not None and result is not None:
                         self._answer_write(out, p, result)
         for ctx, index in core.take_read_states():
             p = pending.get(ctx)
             if p is not None and p.read_index is None:
                 p.read_index = index
+                self._indexed_reads += 1
         applied = core.applied
-        if applied and pending:
+        if applied and self._indexed_reads:
             ready = None
             for rid, p in pending.items():
                 if p.read_index is not None and p.read_index <= applied:
@@ -317,6 +325,7 @@ class Server:
                         ready.append(rid)
             for rid in ready or ():
                 p = pending.pop(rid)
+                self._indexed_reads -= 1
                 code, value = self.kv.read(p.cmd[1])
                 if code:
                     self._reply_error(out, p.client, p.msg_id, code, value)

@@ -100,6 +100,9 @@ class RaftCore:
 
         self._messages: list[tuple[str, dict]] = []
         self._read_states: list[tuple[Any, int]] = []
+        # next_deadline(), cached: timers change only inside the public inputs below (step,
+        # tick, propose, read_index, become_*), which clear it first thing.
+        self._deadline: float | None = None
 
         self.become_follower(now, 0, None)
 
@@ -108,6 +111,7 @@ class RaftCore:
 
     def step(self, now: float, src: str, m: dict) -> None:
         """Handle one Raft message `m` (a body with a type in MESSAGE_TYPES) from peer `src`."""
+        self._deadline = None
         if src not in self._peer_set:
             return
         t = m["type"]
@@ -142,6 +146,7 @@ class RaftCore:
 
     def tick(self, now: float) -> None:
         """Fire every timer due at or before `now`."""
+        self._deadline = None
         if self.role == LEADER:
             if now >= self._check_quorum_at:
                 self._check_quorum(now)
@@ -164,6 +169,7 @@ class RaftCore:
         Returns False (nothing happened) when no leader is known. A forwarded proposal may be
         lost; callers retry, so entry data must make duplicates harmless.
         """
+        self._deadline = None
         if self.role == LEADER:
             self._append(now, [data])
         elif self.lead is not None and self.role == FOLLOWER:
@@ -180,6 +186,7 @@ class RaftCore:
 
         Returns False when no leader is known. Requests may be lost; callers retry.
         """
+        self._deadline = None
         if self.role == LEADER:
             self._register_read(now, self.id, ctx)
         elif self.lead is not None and self.role == FOLLOWER:
@@ -193,6 +200,12 @@ class RaftCore:
 
     def next_deadline(self) -> float:
         """Earliest time at which tick() has work."""
+        d = self._deadline
+        if d is None:
+            d = self._deadline = self._compute_deadline()
+        return d
+
+    def _compute_deadline(self) -> float:
         if self.role == LEADER:
             t = self.timing
             resend, heartbeat = t.resend_timeout, t.heartbeat_interval
@@ -227,8 +240,7 @@ class RaftCore:
             return []
         lo, hi = self.applied + 1, self.commit
         self.applied = hi
-        log = self.log
-        return [(i, log.data(i)) for i in range(lo, hi + 1)]
+        return list(zip(range(lo, hi + 1), self.log.data_range(lo, hi)))
 
     def take_read_states(self) -> list[tuple[Any, int]]:
         """(ctx, read_index) of confirmed reads of this node; clears them."""
@@ -239,6 +251,7 @@ class RaftCore:
     # Role changes
 
     def become_follower(self, now: float, term: int, lead: str | None) -> None:
+        self._deadline = None
         changed = term != self.term or self.role != FOLLOWER or lead != self.lead
         if term != self.term:
             self.term = term
@@ -259,6 +272,7 @@ class RaftCore:
 
     def become_pre_candidate(self, now: float) -> None:
         """Start a pre-vote: ask whether we could win term + 1, without changing our term."""
+        self._deadline = None
         self.role = PRE_CANDIDATE
         self.lead = None
         self._fwd_props, self._fwd_reads, self._fwd_flush_at = [], [], _INF
@@ -276,6 +290,7 @@ class RaftCore:
             self._send(peer, msg, term=False)
 
     def become_candidate(self, now: float) -> None:
+        self._deadline = None
         self.role = CANDIDATE
         self.term += 1
         self.voted_for = self.id
@@ -293,6 +308,7 @@ class RaftCore:
             self._send(peer, msg)
 
     def become_leader(self, now: float) -> None:
+        self._deadline = None
         self.role = LEADER
         self.lead = self.id
         self._election_deadline = _INF
@@ -530,7 +546,9 @@ class RaftCore:
         self._schedule_flush(now)
 
     def _maybe_commit(self, now: float) -> None:
-        matches = [self.log.last_index] + [pr.match for pr in self._progress.values()]
+        matches = [self.log.last_index]
+        for pr in self._progress.values():
+            matches.append(pr.match)
         index = quorum.quorum_value(matches, len(self.voters))
         # 5.4.2: only entries of the current term are committed by counting replicas.
         if index > self.commit and self.log.term(index) == self.term:
@@ -549,7 +567,8 @@ class RaftCore:
         if not self._reads or self.log.term(self.commit) != self.term:
             return  # not before our no-op commits: only then is our commit index current
         acked = [_INF]  # the leader itself acknowledges everything it sends
-        acked += [pr.acked_seq for pr in self._progress.values()]
+        for pr in self._progress.values():
+            acked.append(pr.acked_seq)
         q = quorum.quorum_value(acked, len(self.voters))
         for origin, ctx in self._reads.confirm(q):
             if origin == self.id:

@@ -78,7 +78,12 @@ class RaftLog:
 
     def entries(self, lo: int, hi: int) -> list[list]:
         """Entries lo..hi inclusive as [term, data] pairs (the wire form)."""
-        return [[self._terms[i], self._data[i]] for i in range(lo, hi + 1)]
+        hi += 1
+        return [[t, d] for t, d in zip(self._terms[lo:hi], self._data[lo:hi])]
+
+    def data_range(self, lo: int, hi: int) -> list:
+        """Data of the entries lo..hi inclusive."""
+        return self._data[lo:hi + 1]
 
     def conflict_hint(self, index: int, committed: int) -> tuple[int, int | None]:
         """Hint for a leader whose AppendEntries did not match at `index` (fast backtracking).
