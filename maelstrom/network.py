@@ -167,8 +167,8 @@ class Network:
         elif self._mean == 0.0:
             self._ready.append((now, mid << 1, mid, src, dest, raw, body, client))
         else:
-            heapq.heappush(self._heap, (now + self.latency(), mid << 1, mid, src, dest, raw,
-                                        body, client))
+            at = now + (self._mean if self._dist == "constant" else self.latency())
+            heapq.heappush(self._heap, (at, mid << 1, mid, src, dest, raw, body, client))
         return mid
 
     def _send_faulty(self, now: float, mid: int, src: str, dest: str, raw: bytes,

@@ -82,6 +82,7 @@ class Server:
         self._next_msg_id = 0
         self._next_rid = 0
         self._pending: dict[int, _Pending] = {}
+        self._peers: frozenset[str] = frozenset()  # the core's peers, for a quick lookup
         self._indexed_reads = 0  # pending reads with a read_index: waiting to be applied
         self._known_leader: str | None = None
         self._next_sweep = _INF
@@ -127,6 +128,16 @@ class Server:
     # Dispatch
 
     def _receive(self, now: float, message: Any, out: list[dict]) -> None:
+        if type(message) is dict and self.node_id is not None:
+            # Fast path for the bulk of the traffic: a well-formed Raft message (exactly the
+            # checks below, in exact-type form; anything else takes the full path).
+            body = message.get("body")
+            if type(body) is dict and type(message.get("src")) is str \
+                    and body.get("msg_id") is None:
+                t = body.get("type")
+                if type(t) is str and t in MESSAGE_TYPES:
+                    self._receive_raft(now, message["src"], body)
+                    return
         if not isinstance(message, dict):
             self._emit({"event": "bad_message", "why": "not an object", "message": _clip(message)})
             return
@@ -180,6 +191,7 @@ class Server:
             self.core = RaftCore(group=GROUP, node_id=node_id, voters=self.node_ids,
                                  rng=random.Random(self._rng.getrandbits(64)), now=now,
                                  timing=self.timing, log=self._emit_core)
+            self._peers = frozenset(self.core.peers)
             self._emit({"event": "init", "node_id": node_id, "node_ids": self.node_ids})
         elif node_id != self.node_id:
             self._emit({"event": "reinit_ignored", "node_id": node_id})
@@ -187,7 +199,7 @@ class Server:
 
     def _receive_raft(self, now: float, src: str, body: dict) -> None:
         core = self.core
-        if core is None or src not in core.peers:
+        if core is None or src not in self._peers:
             self._emit({"event": "raft_message_dropped", "src": src, "type": body["type"]})
             return
         if body.get("group") != GROUP:
