@@ -42,6 +42,7 @@ import importlib.util
 import random
 import sys
 import traceback
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable
 
@@ -61,6 +62,9 @@ _GC_THRESHOLD = 50_000
 # A node whose timer is still due right after tick() would stop virtual time; it is ticked
 # again no sooner than this much later.
 TIMER_RETRY = 0.001
+
+_INF = float("inf")
+_node_index = attrgetter("index")
 
 
 def node_seeds(seed: int, count: int) -> list[int]:
@@ -151,11 +155,12 @@ def _import_file(path_text: str) -> Any:
 
 
 class _SimNode:
-    __slots__ = ("id", "obj", "log", "paused", "inbox", "crashed", "last_tick", "seed",
+    __slots__ = ("id", "index", "obj", "log", "paused", "inbox", "crashed", "last_tick", "seed",
                  "deadline", "stale")
 
-    def __init__(self, node_id: str, seed: int) -> None:
+    def __init__(self, node_id: str, index: int, seed: int) -> None:
         self.id = node_id
+        self.index = index  # position in SimHost.nodes
         self.seed = seed
         self.obj: Any = None
         self.log: Any = None
@@ -164,7 +169,8 @@ class _SimNode:
         self.crashed = False
         self.last_tick = -1.0
         # next_deadline(), asked only when time is about to move and the node was called since
-        # (`stale`): a sans-IO node's timers change only when it is called.
+        # (`stale`, and then in SimHost._stale): a sans-IO node's timers change only when it is
+        # called.
         self.deadline: float | None = None
         self.stale = False
 
@@ -182,7 +188,12 @@ class SimHost:
         self.log_dir = Path(log_dir)
         self.log_stderr = log_stderr
         self.echo = echo
-        self.nodes = [_SimNode(n, s) for n, s in zip(node_ids, node_seeds(seed, len(node_ids)))]
+        self.nodes = [_SimNode(n, i, s)
+                      for i, (n, s) in enumerate(zip(node_ids, node_seeds(seed, len(node_ids))))]
+        # Per node (by index): its timer if it is running and has one, else infinity; so the
+        # earliest timer is min(_due). Kept up to date by _refresh, _crash, pause and resume.
+        self._due = [_INF] * len(self.nodes)
+        self._stale: list[_SimNode] = []  # nodes called since their timer was last read
         self._by_id = {n.id: n for n in self.nodes}
         self._out: list[tuple[str, bytes]] = []
         self._exits: list[str] = []
@@ -211,6 +222,7 @@ class SimHost:
                 self._crash(node, "constructor")
                 continue
             node.stale = True
+            self._stale.append(node)
 
     def stop(self) -> dict[str, int | None]:
         if self._gc_threshold is not None:
@@ -245,6 +257,7 @@ class SimHost:
         the node as exited; it gets nothing more."""
         node.crashed = True
         node.deadline = None
+        self._due[node.index] = _INF
         text = f"{where} raised:\n{traceback.format_exc()}"
         if node.log is not None:
             node.log.write(text.encode("utf-8", "replace"))
@@ -280,7 +293,9 @@ class SimHost:
         except _NODE_ERRORS:
             self._crash(node, "receive()")
             return
-        node.stale = True
+        if not node.stale:
+            node.stale = True
+            self._stale.append(node)
         if out:
             self._collect(node, out)
 
@@ -299,7 +314,9 @@ class SimHost:
         except _NODE_ERRORS:
             self._crash(node, "receive()")
             return
-        node.stale = True
+        if not node.stale:
+            node.stale = True
+            self._stale.append(node)
         if out:
             self._collect(node, out)
 
@@ -341,14 +358,15 @@ class SimHost:
         clock = self.clock
         now = clock.now()
         target = now + max(timeout, 0.0)
-        due_at = None  # the earliest timer of a running node (re-read where called since)
-        for node in self.nodes:
-            if node.stale:
+        stale = self._stale
+        if stale:
+            if len(stale) > 1:
+                stale.sort(key=_node_index)  # node order, as everywhere
+            for node in stale:
                 self._refresh(node)
-            d = node.deadline
-            if d is not None and not node.paused and (due_at is None or d < due_at):
-                due_at = d
-        if due_at is not None and due_at <= target:
+            stale.clear()
+        due_at = min(self._due)  # the earliest timer of a running node
+        if due_at <= target:
             clock.advance_to(due_at)
             self._fire(clock.now())
             return self._take()
@@ -364,6 +382,7 @@ class SimHost:
         """Re-read the node's next timer (after it was called)."""
         node.stale = False
         node.deadline = None
+        self._due[node.index] = _INF
         if node.crashed:
             return
         try:
@@ -382,6 +401,8 @@ class SimHost:
         if d <= node.last_tick:  # still due after being ticked at that time: retry later
             d = node.last_tick + TIMER_RETRY
         node.deadline = d
+        if not node.paused:
+            self._due[node.index] = d
 
     def _fire(self, now: float) -> None:
         for node in self.nodes:  # node order: ties fire the same way every run
@@ -396,7 +417,9 @@ class SimHost:
                 self._crash(node, "tick()")
                 continue
             self._collect(node, out)
-            node.stale = True
+            if not node.stale:
+                node.stale = True
+                self._stale.append(node)
 
     # -- faults --------------------------------------------------------------------------
     def pause(self, node_id: str) -> None:
@@ -404,6 +427,7 @@ class SimHost:
         node = self._by_id.get(node_id)
         if node is not None:
             node.paused = True
+            self._due[node.index] = _INF
 
     def resume(self, node_id: str) -> None:
         """Unfreeze a node: it gets its held messages now, in arrival order, and its overdue
@@ -412,6 +436,8 @@ class SimHost:
         if node is None or not node.paused:
             return
         node.paused = False
+        if node.deadline is not None:
+            self._due[node.index] = node.deadline
         inbox, node.inbox = node.inbox, []
         for line, message in inbox:
             if node.crashed:
