@@ -59,6 +59,9 @@ class ClientPool:
         self.by_client = {w.client: w for w in self.workers}
         self.free: list[int] = list(range(concurrency))
         self._timeouts: list[tuple[float, int, int]] = []  # (deadline, thread, msg_id)
+        # next_deadline(), cached (the runner asks every turn); False: not known. Cleared by
+        # invoke() and _complete(), the only places that change which requests are pending.
+        self._next: float | None | bool = False
 
     def _new_client_id(self) -> str:
         cid = f"c{self._next_client}"
@@ -81,6 +84,7 @@ class ClientPool:
         body = self.workload.request(f, value)
         body["msg_id"] = w.msg_id
         heapq.heappush(self._timeouts, (now + self.timeout, thread, w.msg_id))
+        self._next = False
         return w.client, w.node, body
 
     def receive(self, now: float, client: str, body: dict) -> Completion | str | None:
@@ -107,12 +111,17 @@ class ClientPool:
         return self._complete(now, w, type_, value, error)
 
     def next_deadline(self) -> float | None:
+        """The earliest timeout of a request still outstanding (None if there is none)."""
+        if self._next is not False:
+            return self._next
         heap = self._timeouts
         while heap:
             _, thread, msg_id = heap[0]
             if self.workers[thread].pending == msg_id:
-                return heap[0][0]
+                self._next = heap[0][0]
+                return self._next
             heapq.heappop(heap)  # already answered
+        self._next = None
         return None
 
     def expire(self, now: float) -> list[Completion]:
@@ -130,6 +139,7 @@ class ClientPool:
     def _complete(self, now: float, w: Worker, type_: str, value: Any, error: Any) -> Completion:
         done = (w.thread, w.process, type_, w.f, value, error)
         w.pending = None
+        self._next = False
         w.f = w.value = None
         if type_ == "info":
             # The process crashed as far as Jepsen is concerned: the thread goes on as a new
