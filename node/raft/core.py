@@ -224,7 +224,8 @@ class RaftCore:
                     if x < d:
                         d = x
             return d
-        return min(self._election_deadline, self._fwd_flush_at)
+        d, f = self._election_deadline, self._fwd_flush_at
+        return f if f < d else d  # min(d, f)
 
     # ----------------------------------------------------------------------------------------
     # Public outputs

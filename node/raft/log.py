@@ -79,7 +79,7 @@ class RaftLog:
     def entries(self, lo: int, hi: int) -> list[list]:
         """Entries lo..hi inclusive as [term, data] pairs (the wire form)."""
         hi += 1
-        return [[t, d] for t, d in zip(self._terms[lo:hi], self._data[lo:hi])]
+        return list(map(list, zip(self._terms[lo:hi], self._data[lo:hi])))
 
     def data_range(self, lo: int, hi: int) -> list:
         """Data of the entries lo..hi inclusive."""
