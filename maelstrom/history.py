@@ -15,6 +15,7 @@ Conventions (shared by the bench, the workloads and the checkers):
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -162,8 +163,22 @@ def _process_edn(process: int | str) -> str:
     return str(process) if isinstance(process, int) else ":" + str(process)
 
 
+@functools.lru_cache(maxsize=256)
 def _f_edn(f: str) -> str:
     return edn.dumps(Keyword(f)) if edn._KEYWORD_NAME.match(f) else edn.dumps(f)
+
+
+def _value_edn(x: Any) -> str:
+    """`edn.dumps(x, keyword_keys=False)`, with a fast path for the ints, nils and vectors of
+    them that make up nearly every client op value (a history is written at the end of every run)."""
+    t = type(x)
+    if t is int:
+        return str(x)
+    if x is None:
+        return "nil"
+    if t is list:
+        return "[" + " ".join([_value_edn(v) for v in x]) + "]"
+    return edn.dumps(x, keyword_keys=False)
 
 
 def op_to_edn(op: Op) -> str:
@@ -171,7 +186,7 @@ def op_to_edn(op: Op) -> str:
     `{:index 0, :time 1, :type :invoke, :process 0, :f :read, :value [0 nil]}` (+ `:error`)."""
     text = (f"{{:index {op.index}, :time {op.time}, :type :{op.type}, "
             f":process {_process_edn(op.process)}, :f {_f_edn(op.f)}, "
-            f":value {edn.dumps(op.value, keyword_keys=False)}")
+            f":value {_value_edn(op.value)}")
     if op.error is not None:
         text += f", :error {edn.dumps(op.error, keyword_keys=False)}"
     return text + "}"
@@ -180,8 +195,7 @@ def op_to_edn(op: Op) -> str:
 def op_to_txt(op: Op) -> str:
     """One op as one line of Jepsen's history.txt: process, type, f, value[, error], tab-separated.
     Errors are printed like Clojure's `print` (strings without quotes), as Jepsen does."""
-    parts = [_process_edn(op.process), ":" + op.type, _f_edn(op.f),
-             edn.dumps(op.value, keyword_keys=False)]
+    parts = [_process_edn(op.process), ":" + op.type, _f_edn(op.f), _value_edn(op.value)]
     if op.error is not None:
         parts.append(edn.dumps(op.error, readably=False, keyword_keys=False))
     return "\t".join(parts)
