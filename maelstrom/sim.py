@@ -285,19 +285,8 @@ class SimHost:
             return
         if message is None or node.paused:
             self._take_line(node, line, message)
-            return
-        # _take_line's common case, inlined: this runs once per message.
-        self.steps += 1
-        try:
-            out = node.obj.receive(self.clock.now(), message)
-        except _NODE_ERRORS:
-            self._crash(node, "receive()")
-            return
-        if not node.stale:
-            node.stale = True
-            self._stale.append(node)
-        if out:
-            self._collect(node, out)
+        else:
+            self._receive(node, message)
 
     def _take_line(self, node: _SimNode, line: bytes, message: Any) -> None:
         if node.paused:
@@ -308,6 +297,9 @@ class SimHost:
                 message = _loads(line)
             except ValueError:
                 return  # the runner only sends what it parsed; nothing to do
+        self._receive(node, message)
+
+    def _receive(self, node: _SimNode, message: Any) -> None:
         self.steps += 1
         try:
             out = node.obj.receive(self.clock.now(), message)
