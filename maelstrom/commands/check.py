@@ -18,27 +18,12 @@ from maelstrom import edn
 from maelstrom.checker import check as check_history
 from maelstrom.checker import edn_ready, guess_model
 from maelstrom.checker.report import picture, render_html, render_svg
-from maelstrom.edn import Keyword, Tagged
 from maelstrom.history import HistoryError, read_history
+from maelstrom.store import to_json
 
 EXIT = {True: 0, False: 1, "unknown": 2}
 EXIT_ERROR = 254
 MAX_KEYS_LISTED = 40
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {(k if isinstance(k, str) else edn.dumps(k, keyword_keys=False)): _jsonable(v)
-                for k, v in x.items()}
-    if isinstance(x, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, Keyword):
-        return ":" + x.name
-    if isinstance(x, Tagged):
-        return {"#tag": x.tag, "value": _jsonable(x.value)}
-    if x is None or isinstance(x, (bool, int, float, str)):
-        return x
-    return str(x)
 
 
 def _verdict(v: Any) -> str:
@@ -143,7 +128,7 @@ def check(path: Path, model: str | None, as_json: bool, out: Path | None,
 
     if as_json:
         click.echo(note, err=True)
-        click.echo(json.dumps(_jsonable(result), indent=1))
+        click.echo(json.dumps(to_json(result), indent=1))
     else:
         clients = sum(1 for op in ops if isinstance(op.process, int))
         click.echo(f"history: {path} ({len(ops)} ops, {clients} from clients)")
