@@ -20,7 +20,7 @@ from typing import Any
 
 import edn_format
 
-__all__ = ["Keyword", "Symbol", "Tagged", "EDNError", "dumps", "loads", "loads_all"]
+__all__ = ["Keyword", "Symbol", "Tagged", "EDNError", "dumps", "frozen", "loads", "loads_all"]
 
 
 class EDNError(ValueError):
@@ -195,12 +195,13 @@ def _unescape(m: re.Match) -> str:
     return c
 
 
-def _frozen(x: Any) -> Any:
-    """The hashable form _plain gives set members and map keys."""
+def frozen(x: Any) -> Any:
+    """The hashable form of plain data, as set members and map keys get it: lists become
+    tuples, maps sorted tuples of pairs."""
     if isinstance(x, list):
-        return tuple(_frozen(v) for v in x)
+        return tuple(frozen(v) for v in x)
     if isinstance(x, dict):
-        return tuple(sorted(((k, _frozen(v)) for k, v in x.items()), key=repr))
+        return tuple(sorted(((k, frozen(v)) for k, v in x.items()), key=repr))
     return x
 
 
@@ -233,9 +234,9 @@ def _fast_loads_all(text: str) -> list[Any]:
             if opener == "{":
                 if len(items) % 2:
                     raise _Unsupported
-                cur.append({_frozen(items[i]): items[i + 1] for i in range(0, len(items), 2)})
+                cur.append({frozen(items[i]): items[i + 1] for i in range(0, len(items), 2)})
             elif opener == "#{":
-                cur.append(frozenset(_frozen(v) for v in items))
+                cur.append(frozenset(frozen(v) for v in items))
             else:
                 cur.append(items)
         elif kind == "sym":

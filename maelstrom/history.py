@@ -244,18 +244,10 @@ def _from_json_value(x: Any) -> Any:
         return out
     if isinstance(x, dict):
         if set(x) == {"#set"} and isinstance(x["#set"], list):
-            return frozenset(_hashable(_from_json_value(v)) for v in x["#set"])
+            return frozenset(edn.frozen(_from_json_value(v)) for v in x["#set"])
         if set(x) == {"#tag", "value"}:
             return Tagged(x["#tag"], _from_json_value(x["value"]))
         return {k: _from_json_value(v) for k, v in x.items()}
-    return x
-
-
-def _hashable(x: Any) -> Any:
-    if isinstance(x, list):
-        return tuple(_hashable(v) for v in x)
-    if isinstance(x, dict):
-        return tuple(sorted(((k, _hashable(v)) for k, v in x.items()), key=repr))
     return x
 
 

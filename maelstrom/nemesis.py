@@ -77,27 +77,48 @@ def grudge_for(shape: str, nodes: list[str], rng: random.Random) -> dict[str, fr
     raise ValueError(f"unknown partition shape {shape!r}")
 
 
-class PartitionNemesis:
-    """Decides when to partition or heal, and how. `step(now)` performs the next action."""
+class _FlipFlop:
+    """A fault that alternates start and stop: each `step(now)` does the next action and
+    schedules the one after it 0..2x `interval` later (`next_at`). Subclasses say whether the
+    fault is `active` and implement `start()` and `stop()`, each returning
+    (f, invoke value, completion value, what it affects)."""
 
-    def __init__(self, nodes: list[str], interval: float, rng: random.Random,
-                 shapes: tuple[str, ...] = PARTITION_SHAPES) -> None:
+    def __init__(self, nodes: list[str], interval: float, rng: random.Random) -> None:
         self.nodes = list(nodes)
         self.interval = float(interval)
         self.rng = rng
-        self.shapes = shapes
         self.next_at = 0.0
+
+    @property
+    def active(self) -> bool:
+        raise NotImplementedError
+
+    def start(self) -> tuple[str, Any, Any, Any]:
+        raise NotImplementedError
+
+    def stop(self) -> tuple[str, Any, Any, Any]:
+        raise NotImplementedError
+
+    def step(self, now: float) -> tuple[str, Any, Any, Any]:
+        base = max(self.next_at, 0.0)
+        self.next_at = max(base, now) + self.rng.random() * 2.0 * self.interval
+        return self.stop() if self.active else self.start()
+
+
+class PartitionNemesis(_FlipFlop):
+    """Decides when to partition or heal, and how. `step(now)` performs the next action and
+    returns (f, invoke value, completion value, grudge); grudge None means heal."""
+
+    def __init__(self, nodes: list[str], interval: float, rng: random.Random,
+                 shapes: tuple[str, ...] = PARTITION_SHAPES) -> None:
+        super().__init__(nodes, interval, rng)
+        self.shapes = shapes
         self.partitioned = False
         self.shape: str | None = None
 
-    def step(self, now: float) -> tuple[str, Any, Any, dict[str, frozenset[str]] | None]:
-        """Do the next flip-flop action. Returns (f, invoke value, completion value, grudge);
-        grudge None means heal."""
-        base = max(self.next_at, 0.0)
-        self.next_at = max(base, now) + self.rng.random() * 2.0 * self.interval
-        if not self.partitioned:
-            return self.start()
-        return self.stop()
+    @property
+    def active(self) -> bool:
+        return self.partitioned
 
     def start(self) -> tuple[str, Any, Any, dict[str, frozenset[str]]]:
         shape = self.rng.choice(self.shapes)
@@ -115,7 +136,7 @@ class PartitionNemesis:
 PAUSE_TARGETS = ("one", "minority")
 
 
-class PauseNemesis:
+class PauseNemesis(_FlipFlop):
     """Pauses nodes and resumes them: a flip-flop on the same kind of schedule as the partition
     nemesis. A paused node's timers and inbox are frozen (messages to it wait, undelivered,
     until it resumes), like a process stopped by SIGSTOP or a long GC pause.
@@ -123,26 +144,19 @@ class PauseNemesis:
     Targets (as jepsen.nemesis.combined's): `one` random node, or a random `minority`
     (at most (n-1)/2 nodes, at least one). Ops: an `:info :pause` invocation with the target,
     completed with the list of paused nodes; an `:info :resume` invocation with `:all`,
-    completed with the list of resumed nodes. Sans-IO: the runner tells the host.
+    completed with the list of resumed nodes. `step(now)` returns (f, invoke value, completion
+    value, nodes affected). Sans-IO: the runner tells the host.
     """
 
     def __init__(self, nodes: list[str], interval: float, rng: random.Random,
                  targets: tuple[str, ...] = PAUSE_TARGETS) -> None:
-        self.nodes = list(nodes)
-        self.interval = float(interval)
-        self.rng = rng
+        super().__init__(nodes, interval, rng)
         self.targets = targets
-        self.next_at = 0.0
         self.paused: list[str] = []
 
-    def step(self, now: float) -> tuple[str, Any, Any, list[str]]:
-        """Do the next flip-flop action. Returns (f, invoke value, completion value, nodes):
-        f is "pause" or "resume"; nodes are the ones it affects."""
-        base = max(self.next_at, 0.0)
-        self.next_at = max(base, now) + self.rng.random() * 2.0 * self.interval
-        if not self.paused:
-            return self.start()
-        return self.stop()
+    @property
+    def active(self) -> bool:
+        return bool(self.paused)
 
     def start(self) -> tuple[str, Any, Any, list[str]]:
         target = self.rng.choice(self.targets)
