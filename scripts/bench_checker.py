@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark the linearizability checker; prints figures, asserts nothing.
 
-1. Every history of the shared corpus (../shared/corpus beside the checkout): parse time, check time, and peak
+1. Every history of the test corpus (tests/corpus/ in the repository): parse time, check time, and peak
    Python memory of the check.
 2. A generated lin-kv history (default 100,000 client operations, i.e. 200,000 history lines):
    many keys, 10 concurrent clients, some :info ops (clients that time out before or after their
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from maelstrom.checker import check, guess_model  # noqa: E402
 from maelstrom.history import Op, read_history  # noqa: E402
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"  # ../shared beside the checkout
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus"
 
 
 def generate_lin_kv(n_ops: int, n_keys: int, concurrency: int = 10, info_rate: float = 0.01,
@@ -137,7 +137,7 @@ def measure(fn) -> tuple[float, float]:
 
 def bench_corpus() -> None:
     files = sorted(glob.glob(str(CORPUS / "*" / "*" / "*.edn")))
-    print(f"== shared corpus: {len(files)} histories")
+    print(f"== test corpus: {len(files)} histories")
     print(f"{'history':58} {'ops':>6} {'parse s':>8} {'check s':>8} {'peak MiB':>9}  verdict")
     total_parse = total_check = 0.0
     slowest = ("", 0.0)

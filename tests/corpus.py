@@ -1,10 +1,9 @@
-"""Where the shared test corpus lives: `../shared/corpus` beside the project checkout (present in
-CI). Tests read it from there; it is never copied into the repo."""
+"""Where the test corpus lives: `tests/corpus/`, in the repository (see tests/corpus/README.md for
+where each set comes from). Tests read histories only from there."""
 
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parent / "corpus"
 
 if not CORPUS.is_dir():
-    raise RuntimeError(f"shared test corpus not found at {CORPUS} (expected ../shared/corpus "
-                       "beside the project checkout)")
+    raise RuntimeError(f"test corpus not found at {CORPUS} (it is part of the repository)")

@@ -14,9 +14,9 @@ from maelstrom.runner import TestOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_PY = str(ROOT / "node" / "run.py")
-from corpus import CORPUS as SHARED_CORPUS
+from corpus import CORPUS as TEST_CORPUS
 
-CORPUS = SHARED_CORPUS / "maelstrom-lin-kv"
+CORPUS = TEST_CORPUS / "maelstrom-lin-kv"
 
 
 def sim_run(store: Path, *extra: str) -> Path:
