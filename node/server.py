@@ -44,7 +44,7 @@ _RAFT_FIELDS: dict[str, dict[str, tuple]] = {
     "raft_vote_ok": {"term": _INT, "granted": (bool,)},
     "raft_append": {"term": _INT, "prev_index": _INT, "prev_term": _INT, "entries": (list,),
                     "commit": _INT, "seq": _INT},
-    "raft_append_ack": {"term": _INT, "seq": _INT, "success": (bool,)},
+    "raft_append_ack": {"term": _INT, "ack_term": _INT, "seq": _INT, "success": (bool,)},
     "raft_forward": {"term": _INT},
 }
 # The same as (field, exact type) pairs: what JSON parsing gives, checked with `type(v) is t`.

@@ -62,3 +62,14 @@ def test_latency_and_messages_without_faults(tmp_path) -> None:
     assert r["valid?"] is True
     assert r["perf"]["throughput"] > 800
     assert r["net"]["all"]["msgs-per-op"] <= 3.0
+
+
+def test_regression_seed_58_stale_acks_from_an_older_term(tmp_path) -> None:
+    # Issue 8: a follower's late answer to an AppendEntries of an older term of the same
+    # leader (seq restarts each term) was counted as an ack of the current term, so a deposed
+    # leader confirmed ReadIndex reads with no real quorum and served stale values.
+    r = run(tmp_path, seed=58, nodes=3, concurrency=12, latency_dist="exponential", rate=200.0,
+            time_limit=120.0, recovery_time=10.0, nemesis=["partition", "pause"],
+            nemesis_interval=1.0, loss=0.05, reorder=0.3, reorder_delay=3000.0).results
+    assert r["valid?"] is True, r.get("workload")
+    assert r["stats"]["by-f"]["read"]["ok-count"] > 100

@@ -18,10 +18,17 @@ Wire messages (bodies; every one carries `group` and `term`):
   raft_prevote_ok / raft_vote_ok  {granted}
   raft_append      {prev_index, prev_term, entries: [[term, data]...], commit, seq, reads?,
                     notice?}   (notice: no entries, commit news only, never acknowledged)
-  raft_append_ack  {seq, success, match | reject, hint_index, hint_term, props?, reads?}
+  raft_append_ack  {ack_term, seq, success, match | reject, hint_index, hint_term, props?, reads?}
   raft_forward     {props?, reads?}                               (follower -> leader)
 `reads` on raft_append are confirmed [ctx, index] pairs; on the ack/forward, contexts to confirm.
 `props` are proposals forwarded to the leader.
+
+An acknowledgement names the exact message it answers: `ack_term` and `seq` are the term and
+sequence number of that AppendEntries (`term` is the sender's own term, as on every message).
+A leader's `seq` restarts each term, so an ack is taken only if `ack_term` is the leader's
+current term and `seq` is one it sent that follower; anything else (a late answer to an older
+term's message, possibly from the same leader) proves nothing about the current term and is
+ignored for replication progress, commit, ReadIndex and CheckQuorum alike.
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ class RaftCore:
         self._progress: dict[str, Progress] = {}
         self._reads = ReadIndexQueue()
         self._seq = 0                 # sequence number of the last AppendEntries sent this term
+        self._active_after_seq = 0    # CheckQuorum: acks of later seqs show a live follower
         self._check_quorum_at = _INF
         self._flush_at = _INF         # when held AppendEntries go out
         self._last_commit_log = -_INF
@@ -128,8 +136,9 @@ class RaftCore:
         elif term < self.term:
             if t == "raft_append":
                 # A deposed leader: our higher term in the answer makes it step down.
-                self._send(src, {"type": "raft_append_ack", "seq": m["seq"], "success": False,
-                                 "reject": m["prev_index"], "hint_index": 0, "hint_term": None})
+                self._send(src, {"type": "raft_append_ack", "ack_term": term, "seq": m["seq"],
+                                 "success": False, "reject": m["prev_index"], "hint_index": 0,
+                                 "hint_term": None})
             elif t == "raft_prevote":
                 self._send(src, {"type": "raft_prevote_ok", "granted": False})
             return
@@ -362,7 +371,8 @@ class RaftCore:
         if t == "raft_append_ack":
             self._handle_append_ack(now, src, m)
         elif t == "raft_forward":
-            self._progress[src].recent_active = True
+            # Not a sign of life for CheckQuorum: a forward answers no message of ours, so it
+            # may have been sent any time this term (see _handle_append_ack).
             self._take_forwarded(now, src, m)
 
     # ----------------------------------------------------------------------------------------
@@ -402,6 +412,8 @@ class RaftCore:
         for pr in self._progress.values():
             pr.recent_active = False
         self._check_quorum_at = now + self.timing.election_timeout
+        # Only answers to messages sent from now on show a follower active in the next period.
+        self._active_after_seq = self._seq
 
     # ----------------------------------------------------------------------------------------
     # Replication, follower side
@@ -427,7 +439,7 @@ class RaftCore:
             for ctx, index in m.get("reads") or ():
                 self._read_states.append((ctx, index))
             return
-        ack: dict[str, Any] = {"type": "raft_append_ack", "seq": m["seq"]}
+        ack: dict[str, Any] = {"type": "raft_append_ack", "ack_term": m["term"], "seq": m["seq"]}
         if self.log.matches(prev_index, prev_term):
             last_new = self.log.append_after(prev_index, entries, self.commit)
             leader_commit = m["commit"]
@@ -491,6 +503,7 @@ class RaftCore:
         self._progress = {}
         self._reads.clear()
         self._seq = 0
+        self._active_after_seq = 0    # acks of later seqs count as activity for CheckQuorum
         self._check_quorum_at = _INF
         self._flush_at = _INF
 
@@ -519,8 +532,16 @@ class RaftCore:
 
     def _handle_append_ack(self, now: float, src: str, m: dict) -> None:
         pr = self._progress[src]
-        pr.recent_active = True
-        pr.ack(m["seq"])
+        seq = m["seq"]
+        if m.get("ack_term") != self.term or not 0 < seq <= pr.sent_seq:
+            # The answer to another term's message (our seq restarts each term) or to one we
+            # never sent this follower: it proves nothing about this term. Forwarded requests
+            # riding on it are still requests to us (their sender is in our term).
+            self._take_forwarded(now, src, m)
+            return
+        if seq > self._active_after_seq:
+            pr.recent_active = True
+        pr.ack(seq)
         if m["success"]:
             match = m["match"]
             if match > pr.match:
