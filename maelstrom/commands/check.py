@@ -2,7 +2,7 @@
 
 PATH is a history.edn (Jepsen/Maelstrom or Knossos), a history.jsonl, a store run directory, or
 a store root with a `latest` link. Exit status: 0 valid, 1 invalid, 2 unknown, 254 the history
-could not be read or the arguments are wrong.
+could not be read, holds no :invoke (empty: nothing was tested), or the arguments are wrong.
 """
 
 from __future__ import annotations
@@ -107,6 +107,10 @@ def check(path: Path, model: str | None, as_json: bool, out: Path | None,
         ops = read_history(path)
     except HistoryError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if not any(op.type == "invoke" for op in ops):  # nothing was tested: not "valid"
+        what = "is empty" if not ops else f"has {len(ops)} ops but no :invoke"
+        click.echo(f"error: {path}: the history {what}; nothing to check", err=True)
         sys.exit(EXIT_ERROR)
     if model is None:
         model = guess_model(ops)
