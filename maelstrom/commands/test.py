@@ -15,22 +15,15 @@ from pathlib import Path
 
 import click
 
-from maelstrom.errors import EXIT_ERROR, BenchError
+from maelstrom.errors import BenchError, JepsenExit
 from maelstrom.network import LATENCY_DISTS
 
 NEMESES = ("partition", "pause")  # pause: simulator only
 
 
-class _BenchCommand(click.Command):
-    """A click command whose usage errors exit with EXIT_ERROR: click's default, 2, would read
-    as "unknown" to anything that follows Jepsen's exit codes."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            exc.exit_code = EXIT_ERROR
-            raise
+class _BenchCommand(JepsenExit, click.Command):
+    """A click command with Jepsen's exit statuses also when run on its own, outside the
+    `maelstrom` group (whose main() applies them to every subcommand)."""
 
 
 def parse_concurrency(text: str, node_count: int) -> int:
