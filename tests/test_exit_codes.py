@@ -89,9 +89,12 @@ USAGE = [
     (["replay", "--bogus", VALID], 254, "No such option '--bogus'"),
     (["replay", "/nonexistent/store"], 254, "no such file or directory"),
     (["sweep", "--bogus"], 254, "No such option '--bogus'"),
+    (["sweep", "--bin", RUN_PY, "--seed", "3"], 254, "No such option '--seed'"),
     (["sweep", "--seeds", "1-2", "--store", "STORE"], 254, "--sim needs --bin"),
     (["sweep", "--bin", "/nonexistent/node.py", "--store", "STORE"], 254,
      "not readable Python source"),
+    (["sweep", "--bin", RUN_PY, "--concurrency", "3", "--store", "STORE"], 254,
+     "--concurrency must be a multiple of 10"),
 ]
 VERDICTS = [
     (["--help"], 0, ""),

@@ -7,6 +7,7 @@ and its replay reproduces the identical invalid history.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import shlex
@@ -98,7 +99,81 @@ def test_a_run_that_cannot_start_is_an_error_row_not_a_crash(tmp_path):
 
 
 def test_sweep_flag_errors_exit_254(tmp_path):
-    for args in (["--seeds", "x"], ["--seed", "3"], ["--jobs", "0"], ["--loss", "2"]):
+    for args in (["--seeds", "x"], ["--seed", "3"], ["--jobs", "0"], ["--loss", "2"],
+                 ["--sim"], ["--quiet"], ["extra-arg"]):
         r = CliRunner().invoke(main, ["sweep", "--bin", RUN_PY, "-w", "echo", *args,
                                       "--store", str(tmp_path)])
         assert r.exit_code == 254, (args, r.output)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bin", RUN_PY, "--concurrency", "3"], "--concurrency must be a multiple of 10"),
+    (["--bin", RUN_PY, "--nemesis", "crash"], "--nemesis crash: unknown fault"),
+    (["--bin", str(ROOT / "README.md")], "--bin"),
+    (["--sim-node", "no_such_module_xyz:Server"], "cannot import no_such_module_xyz"),
+])
+def test_a_configuration_error_is_reported_once_before_any_seed_runs(tmp_path, args, message):
+    r = CliRunner().invoke(main, ["sweep", "--seeds", "1-5", "--jobs", "1", *args,
+                                  "--store", str(tmp_path / "store")])
+    assert r.exit_code == 254, r.output
+    assert r.stdout == ""  # no table, no error rows
+    assert r.stderr.startswith("Error: ") and len(r.stderr.splitlines()) == 1, r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_bench_error_that_shows_only_in_a_run_stops_the_sweep_once(tmp_path, monkeypatch):
+    """If a configuration passes the up-front check but a run still finds the bench cannot run
+    it (a BenchError), every seed would: the sweep says so once and stops."""
+    import maelstrom.commands.sweep as sweep_module
+
+    started = []
+
+    def cannot_run(opts, seed, scratch):
+        started.append(seed)
+        try:
+            raise BenchError("the bench cannot run this")
+        except BenchError as exc:
+            return sweep_module.SeedRow(seed, "error", 254, error=exc.format_message(),
+                                        bench_error=True)
+
+    monkeypatch.setattr(sweep_module, "run_seed", cannot_run)
+    r = CliRunner().invoke(main, ["sweep", "--seeds", "1-5", "--jobs", "1", "--bin", RUN_PY,
+                                  "-w", "echo", "--store", str(tmp_path)])
+    assert r.exit_code == 254, r.output
+    assert started == [1]
+    assert r.stderr.count("the bench cannot run this") == 1
+    assert "ERROR" not in r.stdout and "Traceback" not in r.output
+    assert [p.name for p in tmp_path.iterdir()] == []  # scratch removed
+
+
+def test_a_seed_that_crashes_the_bench_is_an_error_row_with_its_traceback(tmp_path, monkeypatch):
+    """A non-BenchError belongs to one seed (a bug it found): a row, and the sweep goes on."""
+    import maelstrom.commands.sweep as sweep_module
+
+    real = sweep_module.run_seed
+
+    def crash_on_2(opts, seed, scratch):
+        if seed == 2:
+            opts = dataclasses.replace(opts, workload="no-such-workload")  # KeyError inside
+        return real(opts, seed, scratch)
+
+    monkeypatch.setattr(sweep_module, "run_seed", crash_on_2)
+    r = CliRunner().invoke(main, ["sweep", "--seeds", "1-3", "--jobs", "1", "--bin", RUN_PY,
+                                  *LIN_KV, "--time-limit", "2", "--store", str(tmp_path)])
+    assert r.exit_code == 254, r.output
+    assert re.search(r"^\s+2\s+ERROR\s", r.stdout, re.M)
+    assert "KeyError: 'no-such-workload'" in r.stdout and "Traceback" in r.stdout
+    assert "3 seeds: 2 valid, 0 invalid, 0 unknown, 1 errors" in r.stdout
+
+
+def test_help_lists_only_the_options_sweep_takes():
+    text = CliRunner().invoke(main, ["sweep", "--help"]).output
+    options = set(re.findall(r"^\s+(?:-\w, )?(--[\w-]+)", text.split("\nOptions:\n")[1], re.M))
+    assert {"--seeds", "--jobs", "--bin", "--sim-node", "--node-count", "--nemesis",
+            "--loss", "--store", "--log-net-recv", "--help"} <= options
+    assert not options & {"--seed", "--sim", "--quiet"}, options
+    assert text.splitlines()[0].endswith(" sweep [OPTIONS]")  # no [ARGS]...
+    test_text = CliRunner().invoke(main, ["test", "--help"]).output
+    assert {"--seed", "--sim", "--quiet"} <= set(re.findall(r"^\s+(--[\w-]+)", test_text, re.M))

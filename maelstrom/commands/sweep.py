@@ -1,11 +1,16 @@
 """`maelstrom sweep`: one simulated test per seed, in parallel, and a table of verdicts.
 
-Takes every flag of `maelstrom test` (always simulated: --sim is implied) except --seed, plus
-`--seeds` (e.g. `1-200`, `7,9,12-15`) and `--jobs` (worker processes; default: one per core).
+Takes the flags of `maelstrom test` except --seed, --sim (always simulated), --quiet (runs
+are always quiet) and extra arguments for a binary (none in the simulator), plus `--seeds`
+(e.g. `1-200`, `7,9,12-15`) and `--jobs` (worker processes; default: one per core).
 Each run is written to a scratch store; runs that are not valid are kept under
 `<store>/sweep/<UTC time>/seed-<N>/` (a normal run directory) with the command that replays
 them, valid runs are deleted. Exit: 0 if every seed is valid, 1 if any is invalid, 2 if any
 is unknown (and none invalid), 254 if the sweep itself cannot run or a run errs.
+
+A configuration the bench cannot run (bad flags, a bad --bin, an invalid combination such as
+lin-kv with --concurrency 3) is reported once, before any seed runs, as a BenchError (254);
+one that shows only while a run starts stops the sweep at the first such run, also once.
 """
 
 from __future__ import annotations
@@ -70,10 +75,13 @@ class SeedRow:
     wall_seconds: float = 0.0
     store: str | None = None  # the scratch run directory (kept only if not valid)
     error: str = ""
+    bench_error: bool = False  # `error` is a BenchError: the configuration, not this seed
 
 
 def run_seed(opts: Any, seed: int, scratch: str) -> SeedRow:
-    """Run `opts` with `seed` in virtual time under the scratch store; never raises."""
+    """Run `opts` with `seed` in virtual time under the scratch store; never raises. A
+    BenchError (the bench cannot run this configuration) is returned as its message alone;
+    anything else (a bug that this seed found) with its traceback."""
     from maelstrom.runner import Runner
     from workloads import WORKLOADS
 
@@ -83,6 +91,9 @@ def run_seed(opts: Any, seed: int, scratch: str) -> SeedRow:
     try:
         runner = Runner(opts, WORKLOADS[opts.workload])
         result = runner.run()
+    except BenchError as exc:
+        return SeedRow(seed, "error", EXIT_ERROR, wall_seconds=time.perf_counter() - start,
+                       error=exc.format_message(), bench_error=True)
     except Exception as exc:  # one broken run must not end the sweep
         return SeedRow(seed, "error", EXIT_ERROR, wall_seconds=time.perf_counter() - start,
                        error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
@@ -143,28 +154,37 @@ def _build() -> click.Command:
                   help="Seeds to run: N, A-B, or a comma-separated mix.")
     @click.option("--jobs", type=int, default=None,
                   help="Worker processes (default: one per core).")
-    @test_options
+    @test_options(exclude=SET_BY_SWEEP)
     def sweep(seeds_text: str, jobs: int | None, **flags: Any) -> None:
         """Run a simulated test once per seed (in parallel) and print a verdict table; keep
-        the store of every run that is not valid, with the command that replays it."""
+        the store of every run that is not valid, with the command that replays it.
+
+        Takes the options of `maelstrom test` except --seed, --sim (always on) and --quiet
+        (runs are always quiet)."""
         sweep_main(seeds_text, jobs, flags)
 
     return sweep
 
 
+# Flags of `maelstrom test` that a sweep sets itself (so it does not take them).
+SET_BY_SWEEP = ("seed", "sim", "quiet", "args")
+
+
 def sweep_main(seeds_text: str, jobs: int | None, flags: dict) -> None:
     from maelstrom.commands.replay import command_line
     from maelstrom.commands.test import make_options
+    from maelstrom.runner import Runner
+    from workloads import WORKLOADS
 
-    if flags.get("seed") is not None:
-        raise BenchError("sweep: use --seeds, not --seed")
     seeds = parse_seeds(seeds_text)
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     if jobs < 1:
         raise BenchError("--jobs must be at least 1")
     jobs = min(jobs, len(seeds))
-    flags = dict(flags, sim=True, seed=seeds[0], quiet=True)
-    opts = make_options(**flags)
+    opts = make_options(**flags, sim=True, seed=seeds[0], quiet=True, args=())
+    # What a run checks when it starts (the workload against the options) is checked here once,
+    # so that a configuration error is one message, not one error row per seed.
+    Runner(opts, WORKLOADS[opts.workload])
     root = Path(opts.store)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3] + "Z"
     keep_dir = root / "sweep" / stamp
@@ -177,6 +197,8 @@ def sweep_main(seeds_text: str, jobs: int | None, flags: dict) -> None:
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".sweep-", dir=root) as scratch:
         for row in _run_all(opts, seeds, jobs, scratch):
+            if row.bench_error:  # the configuration, so every seed: say it once and stop
+                raise BenchError(row.error)
             rows.append(row)
             click.echo(_row_text(row))
             if row.valid == "error":

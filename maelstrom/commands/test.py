@@ -74,8 +74,12 @@ def _positive(name: str, value: float | None, allow_zero: bool = False) -> None:
                          f"got {value:g}")
 
 
-def test_options(f):
-    """The flags of `maelstrom test`, shared by `maelstrom sweep`."""
+def test_options(f=None, *, exclude: tuple[str, ...] = ()):
+    """The flags of `maelstrom test`, shared by `maelstrom sweep`, less those named in
+    `exclude` (parameter names: "seed", "sim", "quiet", "args", ...), which the command then
+    neither shows in --help nor accepts. `@test_options` or `@test_options(exclude=...)`."""
+    if f is None:
+        return lambda g: test_options(g, exclude=exclude)
     decorators = [
         click.option("-w", "--workload", default="lin-kv", show_default=True,
                      help="What workload to run."),
@@ -131,6 +135,10 @@ def test_options(f):
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
+    unknown = set(exclude) - {p.name for p in f.__click_params__}
+    if unknown:
+        raise ValueError(f"test_options: no such option {sorted(unknown)}")
+    f.__click_params__ = [p for p in f.__click_params__ if p.name not in exclude]
     return f
 
 
