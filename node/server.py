@@ -70,6 +70,9 @@ class _Pending:
 class Server:
     """One Maelstrom node process, minus the IO."""
 
+    # The Raft core class (tests substitute broken variants to prove the oracles bite).
+    core_class = RaftCore
+
     def __init__(self, *, seed: int, log: Callable[[dict], None] | None = None,
                  timing: Timing = DEFAULT) -> None:
         self._rng = random.Random(seed)
@@ -114,6 +117,10 @@ class Server:
         except Exception:
             self._emit({"event": "internal_error", "traceback": traceback.format_exc()})
         return out
+
+    def raft_cores(self) -> dict:
+        """Group id -> this node's Raft core, for test oracles (maelstrom/invariants.py)."""
+        return {} if self.core is None else {GROUP: self.core}
 
     def next_deadline(self) -> float | None:
         """Earliest time at which tick() has work (None: no timer armed)."""
@@ -188,7 +195,7 @@ class Server:
         if self.core is None:
             self.node_id = node_id
             self.node_ids = sorted(set(node_ids) | {node_id})
-            self.core = RaftCore(group=GROUP, node_id=node_id, voters=self.node_ids,
+            self.core = self.core_class(group=GROUP, node_id=node_id, voters=self.node_ids,
                                  rng=random.Random(self._rng.getrandbits(64)), now=now,
                                  timing=self.timing, log=self._emit_core)
             self._peers = frozenset(self.core.peers)

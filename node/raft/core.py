@@ -14,14 +14,17 @@ Rules of this module:
 - Entry data and read contexts are opaque JSON values; `None` data is the leader's no-op.
 
 Wire messages (bodies; every one carries `group` and `term`):
-  raft_prevote / raft_vote        {last_index, last_term}        (prevote term = candidate's term + 1)
-  raft_prevote_ok / raft_vote_ok  {granted}
-  raft_append      {prev_index, prev_term, entries: [[term, data]...], commit, seq, reads?,
-                    notice?}   (notice: no entries, commit news only, never acknowledged)
-  raft_append_ack  {ack_term, seq, success, match | reject, hint_index, hint_term, props?, reads?}
+  raft_prevote / raft_vote        {last_index, last_term, ts}    (prevote term = candidate's term + 1)
+  raft_prevote_ok / raft_vote_ok  {granted, ts?}
+  raft_append      {prev_index, prev_term, entries: [[term, data]...], commit, seq, ts?, rtt?,
+                    reads?, notice?}   (notice: no entries, commit news only, never acknowledged)
+  raft_append_ack  {ack_term, seq, success, match | reject, hint_index, hint_term, ts?, props?,
+                    reads?}
   raft_forward     {props?, reads?}                               (follower -> leader)
 `reads` on raft_append are confirmed [ctx, index] pairs; on the ack/forward, contexts to confirm.
-`props` are proposals forwarded to the leader.
+`props` are proposals forwarded to the leader. `ts` is the requester's clock, echoed in the
+answer (a round-trip sample); `rtt` is a leader's measured quorum round trip, sent only when it
+stretches timeouts (node/raft/round_trips.py).
 
 An acknowledgement names the exact message it answers: `ack_term` and `seq` are the term and
 sequence number of that AppendEntries (`term` is the sender's own term, as on every message).
@@ -41,6 +44,7 @@ from node.raft.load import LoadMeter
 from node.raft.log import RaftLog
 from node.raft.progress import PROBE, REPLICATE, Progress
 from node.raft.read_index import ReadIndexQueue
+from node.raft.round_trips import RoundTrips
 from node.raft.timing import DEFAULT, Timing
 
 __all__ = ["RaftCore", "FOLLOWER", "PRE_CANDIDATE", "CANDIDATE", "LEADER", "MESSAGE_TYPES"]
@@ -56,6 +60,7 @@ MESSAGE_TYPES = frozenset({
 })
 
 _INF = float("inf")
+_ANSWERS = frozenset({"raft_append_ack", "raft_prevote_ok", "raft_vote_ok"})
 
 
 class RaftCore:
@@ -87,6 +92,11 @@ class RaftCore:
         self._last_leader_contact = -_INF
         self._votes: dict[str, bool] = {}
 
+        # Timeouts that follow the network (node/raft/round_trips.py).
+        self._rtts = RoundTrips(timing.rtt_sample_ttl)
+        self._leader_rtt = 0.0        # the quorum round trip our leader advertised
+        self._resend_timeout = timing.resend_timeout
+
         # Leader state.
         self._progress: dict[str, Progress] = {}
         self._reads = ReadIndexQueue()
@@ -106,6 +116,11 @@ class RaftCore:
         self._load = LoadMeter()
         self._busy = False
 
+        # Test oracles only (maelstrom/invariants.py): told of every input stepped, message
+        # sent, ReadIndex read registered and confirmed, and the end of every call (_after).
+        # None in production.
+        self.observer: Any = None
+
         self._messages: list[tuple[str, dict]] = []
         self._read_states: list[tuple[Any, int]] = []
         # next_deadline(), cached: timers change only inside the public inputs below (step,
@@ -122,12 +137,20 @@ class RaftCore:
         self._deadline = None
         if src not in self._peer_set:
             return
+        if self.observer is not None:
+            self.observer.on_step(self, src, m)
         t = m["type"]
         term = m["term"]
+        if t in _ANSWERS:
+            ts = m.get("ts")
+            if type(ts) is float:
+                self._rtts.add(src, now, now - ts)
         if term > self.term:
             if t in ("raft_prevote", "raft_vote") and self._in_lease(now):
                 # Thesis 9.6: a node that hears from a live leader ignores would-be leaders,
                 # so a partitioned-then-healed node cannot disrupt a working cluster.
+                if self.observer is not None:
+                    self.observer.after_input(self)
                 return
             if t == "raft_prevote" or (t == "raft_prevote_ok" and m["granted"]):
                 pass  # a pre-vote carries a future term; it does not move ours
@@ -136,11 +159,14 @@ class RaftCore:
         elif term < self.term:
             if t == "raft_append":
                 # A deposed leader: our higher term in the answer makes it step down.
-                self._send(src, {"type": "raft_append_ack", "ack_term": term, "seq": m["seq"],
-                                 "success": False, "reject": m["prev_index"], "hint_index": 0,
-                                 "hint_term": None})
+                self._send(src, _echo(m, {"type": "raft_append_ack", "ack_term": term,
+                                          "seq": m["seq"], "success": False,
+                                          "reject": m["prev_index"], "hint_index": 0,
+                                          "hint_term": None}))
             elif t == "raft_prevote":
-                self._send(src, {"type": "raft_prevote_ok", "granted": False})
+                self._send(src, _echo(m, {"type": "raft_prevote_ok", "granted": False}))
+            if self.observer is not None:
+                self.observer.after_input(self)
             return
 
         if t == "raft_prevote" or t == "raft_vote":
@@ -162,7 +188,7 @@ class RaftCore:
             if self.role == LEADER:
                 t = self.timing
                 for peer, pr in self._progress.items():
-                    if pr.inflight and now >= pr.inflight[0][1] + t.resend_timeout:
+                    if pr.inflight and now >= pr.inflight[0][1] + self._resend_timeout:
                         pr.become_probe()
                         self._flush_at = now
                     elif (now >= pr.last_sent_at + t.heartbeat_interval
@@ -217,7 +243,7 @@ class RaftCore:
     def _compute_deadline(self) -> float:
         if self.role == LEADER:
             t = self.timing
-            resend, heartbeat = t.resend_timeout, t.heartbeat_interval
+            resend, heartbeat = self._resend_timeout, t.heartbeat_interval
             max_inflight = self._max_inflight()
             d = min(self._check_quorum_at, self._flush_at)
             # (Progress.window_open, inlined: this runs after every call into the core.)
@@ -294,8 +320,8 @@ class RaftCore:
         if quorum.vote_result(self._votes, len(self.voters)) == quorum.VOTE_WON:
             self.become_candidate(now)
             return
-        msg = {"type": "raft_prevote", "term": self.term + 1,
-               "last_index": self.log.last_index, "last_term": self.log.last_term}
+        msg = {"type": "raft_prevote", "term": self.term + 1, "last_index": self.log.last_index,
+               "last_term": self.log.last_term, "ts": now}
         for peer in self.peers:
             self._send(peer, msg, term=False)
 
@@ -313,7 +339,7 @@ class RaftCore:
             self.become_leader(now)
             return
         msg = {"type": "raft_vote", "last_index": self.log.last_index,
-               "last_term": self.log.last_term}
+               "last_term": self.log.last_term, "ts": now}
         for peer in self.peers:
             self._send(peer, msg)
 
@@ -325,7 +351,8 @@ class RaftCore:
         self._reset_leader_state()
         nxt = self.log.last_index + 1
         self._progress = {p: Progress(nxt) for p in self.peers}
-        self._check_quorum_at = now + self.timing.election_timeout
+        self._adapt_leader_timeouts(now)
+        self._check_quorum_at = now + self._timeout_base(now)
         self._emit({"event": "role", "role": LEADER, "term": self.term,
                     "commit": self.commit, "last_index": self.log.last_index})
         # A no-op in the new term lets the leader commit (and learn) everything before it (5.4.2).
@@ -340,6 +367,8 @@ class RaftCore:
         if m["type"] == "raft_append":
             self.lead = src
             self._last_leader_contact = now
+            rtt = m.get("rtt")
+            self._leader_rtt = rtt if type(rtt) is float and rtt > 0.0 else 0.0
             self._reset_election_timer(now)
             self._handle_append(now, src, m)
 
@@ -348,7 +377,7 @@ class RaftCore:
         if t == "raft_append":
             # Someone won this term.
             self.become_follower(now, self.term, src)
-            self._handle_append(now, src, m)
+            self._step_follower(now, src, m)
         elif t == "raft_prevote_ok" and self.role == PRE_CANDIDATE:
             if m["term"] != self.term + 1 and m["granted"]:
                 return
@@ -381,7 +410,7 @@ class RaftCore:
     def _in_lease(self, now: float) -> bool:
         if self.lead is None:
             return False
-        return self.role == LEADER or now - self._last_leader_contact < self.timing.election_timeout
+        return self.role == LEADER or now - self._last_leader_contact < self._timeout_base(now)
 
     def _handle_vote_request(self, now: float, src: str, m: dict, pre: bool) -> None:
         can_vote = (self.voted_for == src
@@ -392,16 +421,38 @@ class RaftCore:
             # A granted pre-vote answers in the asked term; a refusal in ours.
             reply = {"type": "raft_prevote_ok", "term": m["term"] if granted else self.term,
                      "granted": granted}
-            self._send(src, reply, term=False)
+            self._send(src, _echo(m, reply), term=False)
             return
         if granted:
             self.voted_for = src
             self._reset_election_timer(now)
-        self._send(src, {"type": "raft_vote_ok", "granted": granted})
+        self._send(src, _echo(m, {"type": "raft_vote_ok", "granted": granted}))
+
+    def _timeout_base(self, now: float) -> float:
+        """Election timeout base, lease window and CheckQuorum period: Timing.election_timeout,
+        or more on a network whose quorum round trip (ours or our leader's) is slow."""
+        t = self.timing
+        rtt = self._rtts.quorum_rtt(len(self.voters), now)
+        if self._leader_rtt > rtt:
+            rtt = self._leader_rtt
+        base = t.rtt_timeout_factor * rtt
+        if base <= t.election_timeout:
+            return t.election_timeout
+        return base if base < t.max_election_timeout else t.max_election_timeout
 
     def _reset_election_timer(self, now: float) -> None:
-        et = self.timing.election_timeout
+        et = self._timeout_base(now)
         self._election_deadline = now + et + self._rng.random() * et
+
+    def _adapt_leader_timeouts(self, now: float) -> None:
+        """A leader's resend timeout and advertised round trip, from its measurements."""
+        t = self.timing
+        rtt = self._rtts.quorum_rtt(len(self.voters), now)
+        self._resend_timeout = max(t.resend_timeout, 1.5 * rtt)
+        # Followers need our measure only when it stretches their timeouts.
+        self._advertised_rtt = rtt if t.rtt_timeout_factor * rtt > t.election_timeout else 0.0
+        self._slow_inflight = min(int(rtt / t.heartbeat_interval), t.max_slow_inflight) \
+            if self._advertised_rtt else 0
 
     def _check_quorum(self, now: float) -> None:
         active = 1 + sum(1 for pr in self._progress.values() if pr.recent_active)
@@ -411,7 +462,8 @@ class RaftCore:
             return
         for pr in self._progress.values():
             pr.recent_active = False
-        self._check_quorum_at = now + self.timing.election_timeout
+        self._adapt_leader_timeouts(now)
+        self._check_quorum_at = now + self._timeout_base(now)
         # Only answers to messages sent from now on show a follower active in the next period.
         self._active_after_seq = self._seq
 
@@ -440,6 +492,9 @@ class RaftCore:
                 self._read_states.append((ctx, index))
             return
         ack: dict[str, Any] = {"type": "raft_append_ack", "ack_term": m["term"], "seq": m["seq"]}
+        ts = m.get("ts")
+        if ts is not None:
+            ack["ts"] = ts
         if self.log.matches(prev_index, prev_term):
             last_new = self.log.append_after(prev_index, entries, self.commit)
             leader_commit = m["commit"]
@@ -504,6 +559,8 @@ class RaftCore:
         self._reads.clear()
         self._seq = 0
         self._active_after_seq = 0    # acks of later seqs count as activity for CheckQuorum
+        self._advertised_rtt = 0.0    # our quorum round trip, told to followers when slow
+        self._slow_inflight = 0       # in-flight window on a slow network (_max_inflight)
         self._check_quorum_at = _INF
         self._flush_at = _INF
 
@@ -533,10 +590,9 @@ class RaftCore:
     def _handle_append_ack(self, now: float, src: str, m: dict) -> None:
         pr = self._progress[src]
         seq = m["seq"]
-        if m.get("ack_term") != self.term or not 0 < seq <= pr.sent_seq:
-            # The answer to another term's message (our seq restarts each term) or to one we
-            # never sent this follower: it proves nothing about this term. Forwarded requests
-            # riding on it are still requests to us (their sender is in our term).
+        if not self._answers_this_term(pr, m):
+            # Forwarded requests riding on it are still requests to us (their sender is in
+            # our term), but the ack itself proves nothing about this term.
             self._take_forwarded(now, src, m)
             return
         if seq > self._active_after_seq:
@@ -567,6 +623,14 @@ class RaftCore:
         self._confirm_reads(now)
         self._schedule_flush(now)
 
+    def _answers_this_term(self, pr: Progress, m: dict) -> bool:
+        """Whether ack `m` answers an AppendEntries we sent this follower in this term.
+
+        Our seq restarts each term, so a late answer to an older term's message (even one of
+        ours, from when we led before) can carry a seq we use again now: only `ack_term`, the
+        term of the message answered, tells them apart."""
+        return m.get("ack_term") == self.term and 0 < m["seq"] <= pr.sent_seq
+
     def _maybe_commit(self, now: float) -> None:
         matches = [self.log.last_index]
         for pr in self._progress.values():
@@ -582,6 +646,8 @@ class RaftCore:
         # The next AppendEntries to go out carries seq + 1: acks of it prove we still lead.
         self._load.add(now)
         self._reads.add(self._seq + 1, origin, ctx)
+        if self.observer is not None:
+            self.observer.read_registered(self, origin, ctx)
         self._confirm_reads(now)
         self._schedule_flush(now)
 
@@ -593,6 +659,8 @@ class RaftCore:
             acked.append(pr.acked_seq)
         q = quorum.quorum_value(acked, len(self.voters))
         for origin, ctx in self._reads.confirm(q):
+            if self.observer is not None:
+                self.observer.read_confirmed(self, origin, ctx, self.commit)
             if origin == self.id:
                 self._read_states.append((ctx, self.commit))
             else:
@@ -642,6 +710,8 @@ class RaftCore:
         msg: dict[str, Any] = {"type": "raft_append", "prev_index": pr.match,
                                "prev_term": self.log.term(pr.match), "entries": [],
                                "commit": self.commit, "seq": 0, "notice": True}
+        if self._advertised_rtt:
+            msg["rtt"] = self._advertised_rtt
         if pr.read_states:
             msg["reads"] = pr.read_states
             pr.read_states = []
@@ -656,7 +726,10 @@ class RaftCore:
         entries = log.entries(pr.next, hi) if hi >= pr.next else []
         self._seq += 1
         msg: dict[str, Any] = {"type": "raft_append", "prev_index": prev, "prev_term": log.term(prev),
-                               "entries": entries, "commit": self.commit, "seq": self._seq}
+                               "entries": entries, "commit": self.commit, "seq": self._seq,
+                               "ts": now}
+        if self._advertised_rtt:
+            msg["rtt"] = self._advertised_rtt
         if pr.read_states:
             msg["reads"] = pr.read_states
             pr.read_states = []
@@ -673,7 +746,10 @@ class RaftCore:
 
     def _max_inflight(self) -> int:
         t = self.timing
-        return t.max_inflight if self._busy else t.idle_max_inflight
+        n = t.max_inflight if self._busy else t.idle_max_inflight
+        # A slow network: keep about a round trip's worth of heartbeats in flight, so that a
+        # read registered now goes out with the next heartbeat, not after the last one's ack.
+        return n if self._slow_inflight < n else self._slow_inflight
 
     def _after(self, now: float) -> None:
         """End of every public call: release held messages that are due."""
@@ -683,12 +759,16 @@ class RaftCore:
                 self._flush(now)
         elif now >= self._fwd_flush_at:
             self._flush_forwards()
+        if self.observer is not None:
+            self.observer.after_input(self)
 
     def _send(self, dest: str, body: dict, term: bool = True) -> None:
         body["group"] = self.group
         if term:
             body["term"] = self.term
         self._messages.append((dest, body))
+        if self.observer is not None:
+            self.observer.on_send(self, dest, body)
 
     def _maybe_log_commit(self, now: float) -> None:
         # Commit advances thousands of times a second under load: log it at most twice a second.
@@ -701,3 +781,11 @@ class RaftCore:
         if self._log_event is not None:
             event["group"] = self.group
             self._log_event(event)
+
+
+def _echo(request: dict, answer: dict) -> dict:
+    """`answer` with the requester's clock from `request` echoed (a round-trip sample)."""
+    ts = request.get("ts")
+    if ts is not None:
+        answer["ts"] = ts
+    return answer

@@ -24,6 +24,15 @@ class Timing:
     # Failover bound at 10 ms latency: lease expiry (0.3) .. timer (<= 0.6) + 2 rounds + no-op.
     election_timeout: float = 0.300
 
+    # Slow networks (node/raft/round_trips.py): the election timeout base, the lease window and
+    # the CheckQuorum period are at least this many measured quorum round trips (a leader
+    # advertises its measure to followers), and the resend timeout at least 1.5 of them;
+    # never above max_election_timeout. Round-trip samples older than rtt_sample_ttl are
+    # forgotten, so timeouts shrink back when the network recovers.
+    rtt_timeout_factor: float = 1.5
+    max_election_timeout: float = 10.0
+    rtt_sample_ttl: float = 10.0
+
     # The leader sends an (empty) AppendEntries to a follower it has sent nothing to for this
     # long. Well under election_timeout / 2 so one lost heartbeat never costs leadership.
     heartbeat_interval: float = 0.075
@@ -44,6 +53,9 @@ class Timing:
     # op at >= 500 ops/s.
     max_inflight: int = 1
     idle_max_inflight: int = 4
+    # On a slow network (see rtt_timeout_factor) the window is a round trip of heartbeats,
+    # at most this many.
+    max_slow_inflight: int = 32
 
     # When busy, the leader also spaces AppendEntries to one follower so that a round carries
     # about this many operations: gap = busy_round_ops / load, at most max_append_gap. On a
