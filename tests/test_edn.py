@@ -55,7 +55,7 @@ def test_loads_comments_lists_sets_tags():
     assert isinstance(value, list)
     op, reg, _inst = value
     assert op == {Keyword("type"): Keyword("invoke"), Keyword("value"): [0, None],
-                  Keyword("s"): frozenset({1, (2, 3)})}
+                  Keyword("s"): frozenset({1, edn.frozen([2, 3])})}
     assert reg == Tagged("knossos.model.CASRegister", {Keyword("value"): 4})
 
 
@@ -125,3 +125,120 @@ def test_fast_reader_leaves_everything_else_to_edn_format(text):
             edn.loads_all(text)
     else:
         assert edn.loads_all(text) == expected
+
+
+# -- Clojure's equality (frozen), the writer's round trip, any nesting depth -------------------
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from fractions import Fraction
+from uuid import UUID
+
+from maelstrom.edn import Char, frozen
+
+
+def test_frozen_equality_is_clojures():
+    distinct = [1, 1.0, True, Decimal("1"), "1", Keyword("1"), Symbol("x1"), Char("1"),
+                [1], [True], [1.0], ["1"], {Keyword("a"): 1}, {Keyword("a"): 1.0},
+                frozenset({1}), frozenset({edn.frozen(True)}), None, False, 0, Fraction(1, 2), 0.5]
+    keys = [frozen(v) for v in distinct]
+    assert len(set(keys)) == len(distinct)
+    for a, b in [([1, 2], (1, 2)),                                  # (= [1 2] '(1 2))
+                 (Decimal("1.0"), Decimal("1.00")), (0.0, -0.0),    # (= 1.0M 1.00M), (= 0.0 -0.0)
+                 ({1: "a", 2: "b"}, {2: "b", 1: "a"}), (Fraction(4, 2), 2),
+                 (Tagged("t", [1]), Tagged("t", (1,)))]:
+        assert frozen(a) == frozen(b) and hash(frozen(a)) == hash(frozen(b)), (a, b)
+    nan = float("nan")
+    assert frozen(nan) == frozen(nan) and frozen(nan) != frozen(float("nan"))
+    assert Tagged("t", 1) != Tagged("t", True) and Tagged("t", [1]) == Tagged("t", [1])
+
+
+def test_sets_and_maps_keep_members_clojure_tells_apart():
+    s = edn.loads("#{1 true 1.0 [1] [true] (1) \"1\" :1}")
+    assert len(s) == 7  # [1] and (1) are one value
+    m = edn.loads("{1 :a true :b 1.0 :c [1] :d [true] :e}")
+    assert len(m) == 5
+    assert edn.dumps(m) == "{1 :a, true :b, 1.0 :c, [1] :d, [true] :e}"
+
+
+def test_tagged_values_are_written_so_they_read_back():
+    assert edn.dumps(Tagged("foo/bar", 1)) == "#foo/bar 1"
+    assert edn.loads("#foo/bar 1") == Tagged("foo/bar", 1)
+    assert edn.dumps(Tagged("t", Keyword("k"))) == "#t :k"
+    assert edn.dumps(Tagged("t", frozenset({2}))) == "#t #{2}"
+    # before a collection or a string no space, as Clojure prints records
+    assert edn.dumps(Tagged("r", {"v": 0})) == "#r{:v 0}"
+    assert edn.dumps(Tagged("r", [0])) == "#r[0]"
+    assert edn.dumps(Tagged("r", "s")) == '#r"s"'
+    long = Tagged("foo/bar", list(range(40)))
+    assert edn.loads(edn.dumps({"x": Tagged("foo/bar", 7), "y": long}, pretty=True, width=20)) == \
+        {Keyword("x"): Tagged("foo/bar", 7), Keyword("y"): long}
+
+
+@pytest.mark.parametrize("value, text", [
+    (Char("a"), "\\a"), (Char("\n"), "\\newline"), (Char(" "), "\\space"), (Char("\x01"), "\\u0001"),
+    (Decimal("1.50"), "1.50M"), (Fraction(1, 2), "1/2"), (Symbol("ns/sym"), "ns/sym"),
+    (datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc), '#inst "2020-01-02T03:04:05+00:00"'),
+    (UUID(int=5), '#uuid "00000000-0000-0000-0000-000000000005"'), (float("-inf"), "##-Inf"),
+])
+def test_every_literal_the_reader_returns_is_written_back_as_itself(value, text):
+    assert edn.dumps(value) == text
+    assert frozen(edn.loads(text)) == frozen(value)
+
+
+_names = st.from_regex(r"\A[a-z][a-z0-9*!_?<>=-]{0,6}(/[a-z][a-z0-9]{0,4})?\Z")
+_any_scalar = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**30, 10**30),
+    st.floats(allow_nan=False), st.decimals(allow_nan=False, allow_infinity=False, places=3),
+    st.fractions().filter(lambda f: f.denominator != 1), st.text(max_size=8),
+    _names.map(Keyword), _names.filter(lambda n: n not in ("nil", "true", "false")).map(Symbol),
+    st.characters(max_codepoint=0xffff, exclude_categories=("Cs",)).map(Char), st.uuids(),
+    st.datetimes(timezones=st.just(timezone.utc)))
+_any_value = st.recursive(
+    _any_scalar,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.tuples(inner, inner),
+        st.frozensets(inner.map(frozen), max_size=3),
+        st.dictionaries(inner.map(frozen), inner, max_size=3),
+        st.tuples(_names, inner).map(lambda p: Tagged(*p))),
+    max_leaves=14)
+
+
+@given(_any_value)
+def test_write_then_read_gives_the_same_value(value):
+    for text in (edn.dumps(value, keyword_keys=False),
+                 edn.dumps(value, keyword_keys=False, pretty=True, width=12)):
+        assert frozen(edn.loads(text)) == frozen(value), text
+
+
+def _nest(depth, make):
+    x = 0
+    for _ in range(depth):
+        x = make(x)
+    return x
+
+
+@pytest.mark.parametrize("make", [lambda x: [x], lambda x: {"k": x}, lambda x: frozenset({frozen(x)}),
+                                  lambda x: {frozen(x): 1}, lambda x: [x, 1.5],
+                                  lambda x: Tagged("t", x), lambda x: Tagged("r", {"v": x})])
+def test_any_nesting_depth_reads_writes_and_compares(make):
+    depth = 5000
+    value = _nest(depth, make)
+    text = edn.dumps(value, keyword_keys=False)
+    back = edn.loads(text)
+    assert frozen(back) == frozen(value) != frozen(_nest(depth - 1, make))
+    assert edn.dumps(back, keyword_keys=False) == text
+    pretty = edn.dumps(value, keyword_keys=False, pretty=True)
+    assert frozen(edn.loads(pretty)) == frozen(value)
+    assert len(pretty) < 3 * len(text) + 250 * 250  # flat beyond a bounded indent
+    assert edn.excerpt(value, 20).endswith("...")
+
+
+def test_deep_exotic_edn_is_a_clear_error_and_still_writes():
+    # characters, symbols, ratios... are read by edn_format, which recurses
+    value = _nest(3000, lambda x: [Char("a"), x])
+    text = edn.dumps(value)
+    assert text.startswith("[\\a [\\a ") and text.rstrip("]").endswith(" 0")
+    assert frozen(value) != frozen(_nest(2999, lambda x: [Char("a"), x]))
+    with pytest.raises(EDNError, match="nested too deeply"):
+        edn.loads(text)
