@@ -198,3 +198,22 @@ def test_a_valid_sweep_with_a_closed_stdout_exits_0(tmp_path):
     r = closed_stdout("sweep", "--bin", RUN_PY, *SIM, "--seeds", "1-2", "--jobs", "2",
                       "--store", tmp_path)
     assert_quiet_exit(r, 0)
+
+
+def test_ctrl_c_exits_130(tmp_path):
+    """Ctrl-C (SIGINT) during a test: 130, as a shell reports it, never 1 ("invalid")."""
+    import signal
+    import time
+
+    p = subprocess.Popen([MAELSTROM, "test", "-w", "echo", "--bin", ROOT / "tests" / "nodes" /
+                          "echo.py", "--node-count", "1", "--time-limit", "60", "--quiet",
+                          "--store", tmp_path], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(2)
+    started = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    _, stderr = p.communicate(timeout=60)
+    assert p.returncode == 130, stderr
+    assert time.monotonic() - started < 30  # it stopped, not ran to the time limit
+    assert "Traceback" not in stderr, stderr
