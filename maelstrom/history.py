@@ -24,8 +24,9 @@ from typing import Any, Iterable
 
 import orjson
 
-from maelstrom import edn
-from maelstrom.edn import Keyword, Tagged
+from maelstrom import edn, json_write
+from maelstrom.edn import Char, Frozen, Keyword, Symbol, Tagged
+from maelstrom.nested import rebuild
 
 
 @dataclass(slots=True)
@@ -105,11 +106,21 @@ _MAELSTROM_LINE = re.compile(
     r":value (.*?)(?:, :error (.*))?\}\s*\Z")
 
 
+def _copy_children(x: Any) -> Any:
+    t = type(x)
+    return x if t is list else list(x.values()) if t is dict else None
+
+
+def _copy_build(x: Any, kids: list) -> Any:
+    return kids if type(x) is list else dict(zip(x, kids))
+
+
 def _copy(x: Any) -> Any:
-    if type(x) is list:
-        return [_copy(v) for v in x]
-    if type(x) is dict:
-        return {k: _copy(v) for k, v in x.items()}
+    """A copy of every list and dict in `x` (iterative: any depth)."""
+    return rebuild(x, _copy_children, _copy_build, _same)
+
+
+def _same(x: Any) -> Any:
     return x
 
 
@@ -177,7 +188,17 @@ def _value_edn(x: Any) -> str:
     if x is None:
         return "nil"
     if t is list:
-        return "[" + " ".join([_value_edn(v) for v in x]) + "]"
+        parts = []
+        for v in x:
+            if type(v) is int:
+                parts.append(str(v))
+            elif v is None:
+                parts.append("nil")
+            elif type(v) is list and all(type(e) is int for e in v):
+                parts.append("[" + " ".join([str(e) for e in v]) + "]")
+            else:
+                return edn.dumps(x, keyword_keys=False)
+        return "[" + " ".join(parts) + "]"
     return edn.dumps(x, keyword_keys=False)
 
 
@@ -204,51 +225,97 @@ def op_to_txt(op: Op) -> str:
 # JSON has no keywords: a Keyword is written as ":name", and a string that starts with ":" gets a
 # second ":" in front so that reading back is exact. Sets become {"#set": [...]}, tagged values
 # {"#tag": tag, "value": v}. Map keys become strings (the one lossy step; op values rarely have
-# non-string keys).
-def _to_json_value(x: Any) -> Any:
+# non-string keys): keywords their name, other non-strings their EDN text. Both directions are
+# iterative (any nesting depth), with a fast path for the flat values nearly every op has.
+def _to_json_children(x: Any) -> Any:
+    if isinstance(x, (list, tuple)):
+        return x
+    if isinstance(x, dict):
+        return list(x.values())
+    if isinstance(x, (set, frozenset)):
+        return list(x)
+    if isinstance(x, (Tagged, Frozen)):
+        return [x.value]
+    return None
+
+
+def _json_key(k: Any) -> str:
+    if isinstance(k, str):
+        return k
+    if isinstance(k, Keyword):
+        return k.name
+    return edn.dumps(k, keyword_keys=False)
+
+
+def _to_json_build(x: Any, kids: list) -> Any:
+    if isinstance(x, (list, tuple)):
+        return kids
+    if isinstance(x, dict):
+        return {_json_key(k): v for k, v in zip(x, kids)}
+    if isinstance(x, (set, frozenset)):
+        return {"#set": kids}
+    if isinstance(x, Tagged):
+        return {"#tag": x.tag, "value": kids[0]}
+    return kids[0]  # Frozen: its value
+
+
+def _to_json_leaf(x: Any) -> Any:
     if isinstance(x, Keyword):
         return ":" + x.name
     if isinstance(x, str):
         return ":" + x if x.startswith(":") else x
-    if isinstance(x, (list, tuple)):
-        return [_to_json_value(v) for v in x]
-    if isinstance(x, (set, frozenset)):
-        return {"#set": [_to_json_value(v) for v in x]}
-    if isinstance(x, dict):
-        return {(k.name if isinstance(k, Keyword) else str(k)): _to_json_value(v) for k, v in x.items()}
-    if isinstance(x, Tagged):
-        return {"#tag": x.tag, "value": _to_json_value(x.value)}
     if x is None or isinstance(x, (bool, int, float)):
         return x
-    return str(x)
+    if isinstance(x, Char):
+        return x.char
+    return edn.dumps(x) if isinstance(x, Symbol) else str(x)
 
 
-def _from_json_value(x: Any) -> Any:
+def _to_json_value(x: Any) -> Any:
     if x is None or type(x) is int:
         return x
+    if type(x) is list and all(v is None or type(v) is int for v in x):
+        return x
+    return rebuild(x, _to_json_children, _to_json_build, _to_json_leaf)
+
+
+def _from_json_children(x: Any) -> Any:
+    if isinstance(x, list):
+        return x
+    if isinstance(x, dict):
+        if len(x) == 1 and isinstance(x.get("#set"), list):
+            return x["#set"]
+        if len(x) == 2 and "#tag" in x and "value" in x:
+            return [x["value"]]
+        return list(x.values())
+    return None
+
+
+def _from_json_build(x: Any, kids: list) -> Any:
+    if isinstance(x, list):
+        return kids
+    if len(x) == 1 and isinstance(x.get("#set"), list):
+        return frozenset(edn.frozen(v) for v in kids)
+    if len(x) == 2 and "#tag" in x and "value" in x:
+        return Tagged(x["#tag"], kids[0])
+    return dict(zip(x, kids))
+
+
+def _from_json_leaf(x: Any) -> Any:
     if isinstance(x, str):
         if x.startswith("::"):
             return x[1:]
         if x.startswith(":") and len(x) > 1:
             return Keyword(x[1:])
-        return x
-    if isinstance(x, list):
-        out = x  # reuse the parsed list unless an element needs converting
-        for i, v in enumerate(x):
-            if not (v is None or type(v) is int):
-                w = _from_json_value(v)
-                if w is not v or type(v) is str:
-                    if out is x:
-                        out = list(x)
-                    out[i] = w
-        return out
-    if isinstance(x, dict):
-        if set(x) == {"#set"} and isinstance(x["#set"], list):
-            return frozenset(edn.frozen(_from_json_value(v)) for v in x["#set"])
-        if set(x) == {"#tag", "value"}:
-            return Tagged(x["#tag"], _from_json_value(x["value"]))
-        return {k: _from_json_value(v) for k, v in x.items()}
     return x
+
+
+def _from_json_value(x: Any) -> Any:
+    if x is None or type(x) is int:
+        return x
+    if type(x) is list and all(v is None or type(v) is int for v in x):
+        return x  # the parsed list is ours to keep
+    return rebuild(x, _from_json_children, _from_json_build, _from_json_leaf)
 
 
 def op_to_json(op: Op) -> dict:
@@ -280,10 +347,6 @@ def op_from_json(d: Any, position: int) -> Op:
     m["value"] = _from_json_value(m.get("value"))
     m["error"] = _from_json_value(m.get("error"))
     return op_from_map(m, position)
-
-
-def _json_dumps(obj: Any) -> str:
-    return orjson.dumps(obj).decode()
 
 
 _json_loads = orjson.loads
@@ -384,7 +447,10 @@ def write_edn(ops: Iterable[Op], path: str | os.PathLike) -> None:
 
 def write_jsonl(ops: Iterable[Op], path: str | os.PathLike) -> None:
     """Write history.jsonl: one JSON object per op (see `op_to_json`)."""
-    _write_lines((_json_dumps(op_to_json(op)) for op in ops), path)
+    with open(path, "wb") as out:
+        for op in ops:
+            out.write(json_write.dumps(op_to_json(op)))
+            out.write(b"\n")
 
 
 def write_txt(ops: Iterable[Op], path: str | os.PathLike) -> None:

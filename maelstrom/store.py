@@ -18,36 +18,57 @@ import os
 from pathlib import Path
 from typing import Any
 
-from maelstrom import edn, history as hist
-from maelstrom.edn import Keyword, Tagged
-
-import orjson
+from maelstrom import edn, history as hist, json_write
+from maelstrom.edn import Frozen, Keyword, Tagged
+from maelstrom.nested import rebuild
 
 __all__ = ["Store", "to_json"]
 
 
-def to_json(x: Any) -> Any:
-    """Plain JSON data for results.json: keywords as ":name", sets as sorted lists, tagged
-    values as {"#tag", "value"}, non-string map keys as their EDN text."""
+def _children(x: Any) -> Any:
+    if isinstance(x, (list, tuple)):
+        return x
+    if isinstance(x, dict):
+        return list(x.values())
+    if isinstance(x, (set, frozenset)):
+        return list(x)
+    if isinstance(x, (Tagged, Frozen)):
+        return [x.value]
+    return None
+
+
+def _key(k: Any) -> str:
+    return k if isinstance(k, str) else k.name if isinstance(k, Keyword) else edn.dumps(k)
+
+
+def _build(x: Any, kids: list) -> Any:
+    if isinstance(x, (list, tuple)):
+        return kids
+    if isinstance(x, dict):
+        return {_key(k): v for k, v in zip(x, kids)}
+    if isinstance(x, (set, frozenset)):
+        return sorted(kids, key=lambda v: json_write.dumps(v))
+    if isinstance(x, Tagged):
+        return {"#tag": x.tag, "value": kids[0]}
+    return kids[0]  # Frozen: its value
+
+
+def _leaf(x: Any) -> Any:
     if isinstance(x, Keyword):
         return ":" + x.name
-    if isinstance(x, dict):
-        return {(k if isinstance(k, str) else
-                 k.name if isinstance(k, Keyword) else edn.dumps(k)): to_json(v)
-                for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [to_json(v) for v in x]
-    if isinstance(x, (set, frozenset)):
-        return sorted((to_json(v) for v in x), key=repr)
-    if isinstance(x, Tagged):
-        return {"#tag": x.tag, "value": to_json(x.value)}
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
-    return str(x)
+    return edn.dumps(x)  # symbols, characters, decimals, ratios...: their EDN text
+
+
+def to_json(x: Any) -> Any:
+    """Plain JSON data for results.json: keywords as ":name", sets as sorted lists, tagged
+    values as {"#tag", "value"}, non-string map keys as their EDN text. Iterative: any depth."""
+    return rebuild(x, _children, _build, _leaf)
 
 
 def _dump_json(obj: Any) -> bytes:
-    return orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n"
+    return json_write.dumps(obj, indent=True) + b"\n"
 
 
 class Store:

@@ -104,3 +104,46 @@ def test_picture_data_is_computed_apart_from_drawing():
 def test_picture_of_a_valid_result_is_empty():
     pic = picture({"valid?": True})
     assert pic.bars == [] and "<svg" in render_svg(pic)
+
+
+def test_out_writes_one_picture_per_key_with_unique_safe_names(tmp_path):
+    from maelstrom.edn import Symbol
+    from maelstrom.history import Op, write_edn
+    keys = [1, "1", "a b", "a_b", "a%20b", Keyword("a"), [1, 2], True, 1.0, -3, "../x",
+            "x" * 400, "x" * 399 + "y", float("nan"), float("nan"), Symbol("s")]
+    ops = []
+    for k in keys:  # write 1, then read 2: every key invalid
+        for p, f, v in ((0, "write", 1), (1, "read", 2)):
+            ops += [Op(len(ops), len(ops), "invoke", p, f, [k, v if f == "write" else None]),
+                    Op(len(ops) + 1, len(ops) + 1, "ok", p, f, [k, v])]
+    write_edn(ops, tmp_path / "h.edn")
+    res = run(tmp_path / "h.edn", "--out", tmp_path / "out")
+    assert res.exit_code == 1, res.output
+    svgs = sorted((tmp_path / "out").glob("*.svg"))
+    htmls = sorted((tmp_path / "out").glob("*.html"))
+    assert len(svgs) == len(htmls) == len(keys)  # nothing overwritten
+    names = {p.name for p in svgs}
+    # plain keys keep the documented linear-KEY.svg; anything else is percent-encoded
+    assert {"linear-1.svg", "linear--3.svg", "linear-1.0.svg", "linear-true.svg", "linear-s.svg",
+            "linear-%221%22.svg", "linear-%22a%20b%22.svg", "linear-%22a_b%22.svg",
+            "linear-%22a%2520b%22.svg", "linear-%3Aa.svg", "linear-%5B1%202%5D.svg",
+            "linear-%22..%2Fx%22.svg", "linear-%23%23NaN.svg", "linear-%23%23NaN~2.svg"} <= names
+    assert all(len(p.name.encode()) < 255 and p.parent == tmp_path / "out" for p in svgs)
+    # each picture is about its own key
+    assert "key &quot;a b&quot;<" in (tmp_path / "out" / "linear-%22a%20b%22.svg").read_text()
+    assert "key &quot;a_b&quot;<" in (tmp_path / "out" / "linear-%22a_b%22.svg").read_text()
+    assert "key 1<" in (tmp_path / "out" / "linear-1.svg").read_text()
+    assert "key &quot;1&quot;<" in (tmp_path / "out" / "linear-%221%22.svg").read_text()
+
+
+def test_picture_names_are_injective_on_key_texts():
+    from maelstrom.commands.check import picture_names
+    from hypothesis import given, strategies as st
+
+    @given(st.lists(st.one_of(st.text(max_size=300), st.integers(), st.floats(allow_nan=False)),
+                    unique_by=lambda k: (type(k), k), max_size=12))
+    def prop(keys):
+        names = picture_names(keys)
+        assert len(set(names.values())) == len(names)
+        assert all("/" not in n and n not in (".", "..") and len(n) <= 200 for n in names.values())
+    prop()

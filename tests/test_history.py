@@ -75,8 +75,10 @@ def _ops():
 @given(_ops())
 def test_edn_and_jsonl_round_trip(ops):
     assert parse_edn_history("\n".join(op_to_edn(op) for op in ops)) == ops
-    from maelstrom.history import _json_dumps, op_to_json
-    assert parse_jsonl_history("\n".join(_json_dumps(op_to_json(op)) for op in ops)) == ops
+    from maelstrom import json_write
+    from maelstrom.history import op_to_json
+    assert parse_jsonl_history("\n".join(json_write.dumps(op_to_json(op)).decode()
+                                         for op in ops)) == ops
 
 
 def test_writers_and_store_directories(tmp_path):
@@ -145,3 +147,38 @@ def test_lines_outside_the_maelstrom_shape_fall_back_to_the_general_reader():
     shared = parse_edn_history(text.replace("; a comment\n", "").replace("#{1}", "nil"))
     shared[0].value.append("mutated")  # values parsed once are copied per op
     assert shared[1].value == [0, None]
+
+
+def _same_ops(a, b):
+    from maelstrom.edn import frozen  # Python's == recurses; frozen forms compare iteratively
+    key = lambda op: (op.index, op.time, op.type, op.process, op.f, frozen(op.value), frozen(op.error))
+    return [key(op) for op in a] == [key(op) for op in b]
+
+
+def _deep(depth, bottom=1):
+    x = bottom
+    for _ in range(depth):
+        x = [x]
+    return x
+
+
+@pytest.mark.parametrize("depth", [300, 1000, 10_000])
+def test_writers_take_values_nested_any_depth(tmp_path, depth):
+    # what a node's reply can put in a history: deeply nested, big integers, maps
+    ops = [Op(0, 0, "invoke", 0, "read", [0, None]),
+           Op(1, 5, "ok", 0, "read", [0, _deep(depth)]),
+           Op(2, 6, "invoke", 1, "write", [1, {"k": _deep(depth, 2**70)}]),
+           Op(3, 7, "info", 1, "write", [1, {"k": _deep(depth, 2**70)}], _deep(depth, "e"))]
+    write_edn(ops, tmp_path / "history.edn")
+    write_jsonl(ops, tmp_path / "history.jsonl")
+    write_txt(ops, tmp_path / "history.txt")
+    assert _same_ops(read_history(tmp_path / "history.edn"), ops)
+    assert (tmp_path / "history.txt").read_text().count("\n") == len(ops)
+    lines = (tmp_path / "history.jsonl").read_text().splitlines()
+    assert len(lines) == len(ops) and lines[1].startswith('{"index":1,') and "1180591620717411303424" in lines[2]
+    if depth <= 1000:  # orjson reads JSON up to 1,024 levels
+        back = read_history(tmp_path / "history.jsonl")
+        assert _same_ops(back[:2], ops[:2])
+    else:
+        with pytest.raises(HistoryError, match="line 2"):
+            read_history(tmp_path / "history.jsonl")

@@ -175,19 +175,23 @@ def check(ops: list[Op], model: str = "lin-kv", time_limit: float | None = None,
 # EDN shape
 
 _KEYWORD_FIELDS = {"type", "f", "analyzer"}
+_DATA_FIELDS = {"value", "error", "states", "failures"}  # the history's own values: kept as they are
 
 
 def edn_ready(result: Any, _field: str | None = None) -> Any:
     """The result with Jepsen's EDN types: op types, fs and "unknown" as keywords, register
     models as `#knossos.model.CASRegister{:value v}` / `#knossos.model.Inconsistent{:msg m}`.
+    Values from the history (op values, errors, register states, keys) are left as they are.
     Write it with `maelstrom.edn.dumps(..., pretty=True)`."""
+    if _field in _DATA_FIELDS:
+        return result
     if isinstance(result, dict):
         if _field == "model" and set(result) == {"value"}:
             return Tagged("knossos.model.CASRegister", {"value": result["value"]})
         if _field == "model" and set(result) == {"inconsistent"}:
             return Tagged("knossos.model.Inconsistent", {"msg": result["inconsistent"]})
-        if _field in ("value", "error"):
-            return result
+        if _field == "results":  # lin-kv: key -> that key's result (keys are data)
+            return {key: edn_ready(r) for key, r in result.items()}
         out = {}
         for k, v in result.items():
             if k in _KEYWORD_FIELDS and isinstance(v, str):
@@ -199,6 +203,6 @@ def edn_ready(result: Any, _field: str | None = None) -> Any:
             else:
                 out[k] = edn_ready(v, k if isinstance(k, str) else None)
         return out
-    if isinstance(result, list) and _field not in ("value", "error"):
+    if isinstance(result, list):
         return [edn_ready(v, _field) for v in result]
     return result

@@ -6,37 +6,21 @@ A register starts at nil. Operations:
 - `read v`: legal iff the register is v (a `:ok` read of nil reads the nil register).
 
 The search compares values millions of times and hashes them into its memo, so every value is
-replaced by a small int first (`Interner`): equal values get the same int, and values Clojure
-would call different (1, 1.0, true) get different ints. `step` is the reference definition of
-the model; the search in wgl.py inlines the same three rules for speed.
+replaced by a small int first (`Interner`). Two values get the same int exactly when Knossos'
+`(= a b)` holds (Clojure's equality, `edn.frozen`): 1, 1.0 and true get three ints, [1 2] and
+(1 2) one. `step` is the reference definition of the model; the search in wgl.py inlines the same
+three rules for speed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from maelstrom.edn import frozen
+
 READ, WRITE, CAS = 0, 1, 2
 KINDS = {"read": READ, "write": WRITE, "cas": CAS}
 NIL = 0  # Interner always gives None the id 0: the initial register value
-
-
-def _freeze(v: Any) -> Any:
-    """A hashable key for `v` that keeps apart what EDN keeps apart (1 vs 1.0 vs true)."""
-    if isinstance(v, bool):
-        return ("bool", v)
-    if isinstance(v, float):
-        return ("float", v)
-    if isinstance(v, (list, tuple)):
-        return ("seq", tuple(_freeze(x) for x in v))
-    if isinstance(v, dict):
-        return ("map", frozenset((_freeze(k), _freeze(x)) for k, x in v.items()))
-    if isinstance(v, (set, frozenset)):
-        return ("set", frozenset(_freeze(x) for x in v))
-    try:
-        hash(v)
-    except TypeError:
-        return ("repr", repr(v))
-    return v
 
 
 class Interner:
@@ -50,7 +34,7 @@ class Interner:
         self.intern(None)
 
     def intern(self, v: Any) -> int:
-        key = _freeze(v)
+        key = frozen(v)
         i = self._ids.get(key)
         if i is None:
             i = self._ids[key] = len(self.values)

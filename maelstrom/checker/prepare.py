@@ -10,6 +10,8 @@ Rules (Jepsen's, as Knossos applies them):
   keeps the invoke's value. An optional read constrains nothing and is dropped.
 - lin-kv values are `[key value]`: the history splits into one cas-register history per key
   (P-compositionality: a map of independent registers is linearizable iff each register is).
+  Keys are told apart as Jepsen tells them apart, by Clojure's `=`: 1, 1.0, true and "1" are
+  four keys, [1] and (1) one. Each key is its `edn.frozen` form (ints and strings as they are).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from maelstrom.checker.model import CAS, KINDS, READ, Interner
+from maelstrom.edn import excerpt, frozen
 from maelstrom.history import Op
 
 
@@ -64,23 +67,12 @@ def pair_client_ops(ops: Iterable[Op]) -> list[tuple[int, Op, int | None, Op | N
     return [tuple(p) for p in pairs]  # type: ignore[misc]
 
 
-def _hashable_key(key: Any) -> Any:
-    """A key usable in a dict: lists become tuples; anything else unhashable, its EDN text."""
-    if isinstance(key, list):
-        key = tuple(_hashable_key(k) for k in key)
-    try:
-        hash(key)
-    except TypeError:
-        from maelstrom import edn
-        return edn.dumps(key, keyword_keys=False)
-    return key
-
-
 def _check_value(f: str, value: Any, where: Op) -> None:
     if f not in KINDS:
-        raise HistoryShapeError(f"op {where.index}: f {f!r} is not read, write or cas")
+        raise HistoryShapeError(f"op {where.index}: f {excerpt(f)} is not read, write or cas")
     if f == "cas" and not (isinstance(value, list) and len(value) == 2):
-        raise HistoryShapeError(f"op {where.index}: cas value must be [from to], got {value!r}")
+        raise HistoryShapeError(f"op {where.index}: cas value must be [from to], "
+                                f"got {excerpt(value)}")
 
 
 def _call(pair: tuple, split_key: bool) -> tuple[Any, Call] | None:
@@ -99,9 +91,9 @@ def _call(pair: tuple, split_key: bool) -> tuple[Any, Call] | None:
             raw = invoke.value  # a completion may carry no value; the key is in the invoke
         if not (isinstance(raw, list) and len(raw) == 2):
             raise HistoryShapeError(f"op {source.index}: lin-kv value must be [key value], "
-                                    f"got {raw!r}")
+                                    f"got {excerpt(raw)}")
         key, raw = raw
-        key = _hashable_key(key)
+        key = frozen(key)
     if not required and f == "read":
         return None
     _check_value(f, raw, source)
@@ -143,7 +135,7 @@ def keyed_calls(ops: list[Op]) -> dict[Any, list[Call]]:
         if item is None:
             raw = pair[1].value
             if isinstance(raw, list) and len(raw) == 2:
-                out.setdefault(_hashable_key(raw[0]), [])
+                out.setdefault(frozen(raw[0]), [])
             continue
         out.setdefault(item[0], []).append(item[1])
     return out

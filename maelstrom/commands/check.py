@@ -7,14 +7,16 @@ could not be read, holds no :invoke (empty: nothing was tested), or the argument
 
 from __future__ import annotations
 
-import json
+import hashlib
+import re
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import click
 
-from maelstrom import edn
+from maelstrom import edn, json_write
 from maelstrom.checker import check as check_history
 from maelstrom.checker import edn_ready, guess_model
 from maelstrom.checker.report import picture, render_html, render_svg
@@ -69,6 +71,36 @@ def _explain(lin: dict, prefix: str) -> list[str]:
     return lines
 
 
+_SAFE_NAME = re.compile(r"[A-Za-z0-9._+-]+")
+_MAX_NAME = 200  # bytes of KEY in linear-KEY.html, well under the usual 255-byte limit
+
+
+def picture_names(keys: list) -> dict:
+    """key -> the KEY part of its `linear-KEY.svg`: one file per key, never two keys per file.
+
+    KEY is the key's EDN text when that is made only of letters, digits and `._+-` (an integer
+    key 3 gives linear-3.svg); otherwise the text percent-encoded, `%` included (the string
+    "a b" gives linear-%22a%20b%22.svg, "1" linear-%221%22.svg). Distinct texts give distinct
+    names; a text too long for a file name is cut and ends in `~` and a hash of the whole; keys
+    that print the same (two NaNs) get `~2`, `~3`... (`~` never appears in an encoded text).
+    """
+    names: dict = {}
+    used: set[str] = set()
+    for key in keys:
+        text = edn.dumps(key, keyword_keys=False)
+        name = text if _SAFE_NAME.fullmatch(text) else urllib.parse.quote(text, safe="")
+        if len(name) > _MAX_NAME:
+            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+            name = name[:_MAX_NAME - 17] + "~" + digest
+        unique, n = name, 1
+        while unique in used:
+            n += 1
+            unique = f"{name}~{n}"
+        used.add(unique)
+        names[key] = unique
+    return names
+
+
 def _write_out(out: Path, result: dict, model: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -76,14 +108,17 @@ def _write_out(out: Path, result: dict, model: str) -> list[Path]:
     results_edn.write_text(edn.dumps(edn_ready(result), pretty=True) + "\n", encoding="utf-8")
     written.append(results_edn)
     if model == "cas-register":
-        invalid = [("", result)] if result["valid?"] is False else []
+        invalid = [("linear", "linearizability counterexample", result)] \
+            if result["valid?"] is False else []
     else:
-        invalid = [(f"-{k}", result["results"][k]["linearizable"]) for k in result["failures"]]
-    for suffix, lin in invalid:
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in suffix)
-        pic = picture(lin, title=f"linearizability counterexample{(' key ' + suffix[1:]) if suffix else ''}")
+        names = picture_names(result["failures"])
+        invalid = [(f"linear-{names[k]}",
+                    f"linearizability counterexample, key {edn.excerpt(k, 60)}",
+                    result["results"][k]["linearizable"]) for k in result["failures"]]
+    for stem, title, lin in invalid:
+        pic = picture(lin, title=title)
         for ext, text in (("svg", render_svg(pic)), ("html", render_html(pic))):
-            path = out / f"linear{safe}.{ext}"
+            path = out / f"{stem}.{ext}"
             path.write_text(text, encoding="utf-8")
             written.append(path)
     return written
@@ -95,7 +130,8 @@ def _write_out(out: Path, result: dict, model: str) -> list[Path]:
               help="Model to check against (default: lin-kv if values are [key value] pairs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Write results.edn and, for each failure, linear[-KEY].svg/.html here.")
+              help="Write results.edn and, for each failure, linear[-KEY].svg/.html here "
+                   "(KEY: the key's EDN text, percent-encoded unless plain).")
 @click.option("--time-limit", type=float, help="Seconds; a longer search ends as unknown.")
 def check(path: Path, model: str | None, as_json: bool, out: Path | None,
           time_limit: float | None) -> None:
@@ -132,7 +168,7 @@ def check(path: Path, model: str | None, as_json: bool, out: Path | None,
 
     if as_json:
         click.echo(note, err=True)
-        click.echo(json.dumps(to_json(result), indent=1))
+        click.echo(json_write.dumps(to_json(result), indent=True).decode("utf-8", "replace"))
     else:
         clients = sum(1 for op in ops if isinstance(op.process, int))
         click.echo(f"history: {path} ({len(ops)} ops, {clients} from clients)")
