@@ -73,12 +73,14 @@ class RaftInvariants:
         self._acks: dict[tuple, list] = {}    # (follower, dest, group, key) -> [(term, event)]
         self._stepping: dict[int, tuple] = {}  # id(core) -> (src, key) of the input now stepped
         self._views: dict[int, _LeaderView] = {}
+        self.attached = 0          # cores observed
 
     # -- attaching -----------------------------------------------------------------------
     def attach(self, core: Any) -> None:
         """Observe `core` from now on (idempotent)."""
         if core.observer is not self:
             core.observer = self
+            self.attached += 1
             self._committed.setdefault(core.group, [None])
 
     @property

@@ -83,6 +83,7 @@ class TestOptions:
     duplicate: float = 0.0       # ... delivered twice
     reorder: float = 0.0         # ... held back by an extra 0..reorder_delay
     reorder_delay: float = 100.0  # ms
+    invariants: bool = True      # --sim: check the Raft invariants (maelstrom/invariants.py)
 
     @property
     def nodes(self) -> list[str]:
@@ -485,6 +486,8 @@ class Runner:
             "workload": workload,
             "nodes": {"valid?": not self.faults, "faults": self.faults,
                       "fault-counts": dict(sorted(self._fault_counts.items()))},
+            # What the host itself checked (the simulator: `invariants`).
+            **(self.host.result_sections() if hasattr(self.host, "result_sections") else {}),
         })
 
 

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from maelstrom.errors import BenchError
+from maelstrom.invariants import RaftInvariants
 
 from orjson import dumps as _dumps, loads as _loads  # a dependency of the bench
 
@@ -180,7 +181,7 @@ class SimHost:
 
     def __init__(self, node_cls: type, node_ids: list[str], clock: Any, log_dir: Path,
                  seed: int, log_stderr: bool = False,
-                 echo: Callable[[str], None] | None = None) -> None:
+                 echo: Callable[[str], None] | None = None, invariants: bool = False) -> None:
         if not getattr(clock, "virtual", False):
             raise ValueError("the simulator needs a VirtualClock")
         self.node_cls = node_cls
@@ -200,6 +201,8 @@ class SimHost:
         self.overlong: list[tuple[str, bytes]] = []  # never filled: lines are whole here
         self.steps = 0  # receive() + tick() calls, for benchmarks
         self._gc_threshold: tuple[int, ...] | None = None
+        # The Raft invariant oracle, attached to the cores of nodes that expose raft_cores().
+        self.invariants = RaftInvariants() if invariants else None
 
     @classmethod
     def for_options(cls, opts: Any, clock: Any, log_dir: Path,
@@ -207,7 +210,32 @@ class SimHost:
         """The host for a runner's TestOptions (`bin`, `sim_node`, `seed`, `nodes`)."""
         node_cls = load_node_class(opts.bin, opts.sim_node)
         return cls(node_cls, opts.nodes, clock, log_dir, opts.seed,
-                   log_stderr=opts.log_stderr, echo=log)
+                   log_stderr=opts.log_stderr, echo=log,
+                   invariants=getattr(opts, "invariants", False))
+
+    def result_sections(self) -> dict:
+        """Sections for the run's results: `invariants` when the oracle watched any core."""
+        inv = self.invariants
+        if inv is None or not inv.attached:
+            return {}
+        if inv.violations and self.echo is not None:
+            for v in inv.violations:
+                self.echo(f"invariant violated: {v['node']} group {v['group']}: {v['what']}")
+        return {"invariants": inv.result()}
+
+    def _watch(self, node: _SimNode) -> None:
+        """Attach the oracle to any core the node has (cores may appear at any step)."""
+        cores = getattr(node.obj, "raft_cores", None)
+        if cores is None:
+            return
+        try:
+            found = cores()
+        except _NODE_ERRORS:
+            return
+        inv = self.invariants
+        for core in found.values():
+            if core.observer is not inv:
+                inv.attach(core)
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -306,6 +334,8 @@ class SimHost:
         except _NODE_ERRORS:
             self._crash(node, "receive()")
             return
+        if self.invariants is not None:
+            self._watch(node)
         if not node.stale:
             node.stale = True
             self._stale.append(node)
@@ -408,6 +438,8 @@ class SimHost:
             except _NODE_ERRORS:
                 self._crash(node, "tick()")
                 continue
+            if self.invariants is not None:
+                self._watch(node)
             self._collect(node, out)
             if not node.stale:
                 node.stale = True

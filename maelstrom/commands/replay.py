@@ -87,6 +87,8 @@ def command_line(opts: Any) -> str:
     parts = ["maelstrom", "test"]
     if opts.sim:
         parts.append("--sim")
+        if not getattr(opts, "invariants", True):
+            parts.append("--no-invariants")
     flags = [("-w", opts.workload, None), ("--bin", opts.bin, ""),
              ("--sim-node", opts.sim_node, None), ("--node-count", opts.node_count, None),
              ("--time-limit", opts.time_limit, None), ("--rate", opts.rate, None),

@@ -131,6 +131,9 @@ def test_options(f=None, *, exclude: tuple[str, ...] = ()):
                           "extra 0..--reorder-delay."),
         click.option("--reorder-delay", type=float, default=100.0, show_default=True,
                      help="Maximum extra delay of a reordered message, in ms."),
+        click.option("--no-invariants", is_flag=True,
+                     help="With --sim: do not check the Raft invariants of the nodes' cores "
+                          "after every step (faster; see docs/sim.md)."),
         click.argument("args", nargs=-1, type=click.UNPROCESSED),
     ]
     for decorator in reversed(decorators):
@@ -145,7 +148,8 @@ def test_options(f=None, *, exclude: tuple[str, ...] = ()):
 def make_options(workload, bin_, node_count, time_limit, rate, concurrency, latency,
                  latency_dist, nemesis, nemesis_interval, availability, log_stderr,
                  log_net_send, log_net_recv, seed, quiet, init_timeout, recovery_time,
-                 store_root, sim, sim_node, loss, duplicate, reorder, reorder_delay, args):
+                 store_root, sim, sim_node, loss, duplicate, reorder, reorder_delay, args,
+                 no_invariants=False):
     """Validate the flags of `test_options` and build TestOptions (BenchError if bad).
     A missing seed is drawn at random here, so it can be printed and replayed."""
     from maelstrom.process import resolve_bin
@@ -198,7 +202,7 @@ def make_options(workload, bin_, node_count, time_limit, rate, concurrency, late
         log_stderr=log_stderr, log_net_send=log_net_send, log_net_recv=log_net_recv, seed=seed,
         quiet=quiet, init_timeout=init_timeout, recovery_time=recovery_time, store=store_root,
         sim=sim, sim_node=sim_node, loss=loss, duplicate=duplicate, reorder=reorder,
-        reorder_delay=reorder_delay)
+        reorder_delay=reorder_delay, invariants=not no_invariants)
 
 
 def run_test(opts, quiet: bool):
