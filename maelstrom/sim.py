@@ -400,6 +400,10 @@ class SimHost:
         exits, self._exits = self._exits, []
         return out, exits
 
+    def unread(self) -> tuple[list[tuple[str, bytes]], list[str]]:
+        """After stop(): the output and exits no poll() returned (the runner checks them)."""
+        return self._take()
+
     def _refresh(self, node: _SimNode) -> None:
         """Re-read the node's next timer (after it was called)."""
         node.stale = False
