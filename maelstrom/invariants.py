@@ -155,7 +155,8 @@ class RaftInvariants:
                                   f"in term {core.term}")
             return
         registered = regs.popleft()
-        answered = sorted(p for p, ev in view.best.items() if ev > registered)
+        voters = core.voters
+        answered = sorted(p for p, ev in view.best.items() if ev > registered and p in voters)
         need = len(core.voters) // 2 + 1
         if 1 + len(answered) < need:
             self._violation(core, f"read {ctx!r} of {origin} confirmed at index {index} in term "

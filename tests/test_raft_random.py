@@ -46,13 +46,16 @@ class Cluster:
     net: NetConfig = field(default_factory=NetConfig)
     timing: Timing = DEFAULT
     core_class: type = RaftCore
+    learners: int = 0  # the last `learners` of the n nodes are learners
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.ids = [f"n{i}" for i in range(self.n)]
         self.now = 0.0
         self.invariants = RaftInvariants()
-        self.cores = {i: self.core_class(group=0, node_id=i, voters=self.ids,
+        voters = self.ids[:self.n - self.learners]
+        learners = self.ids[self.n - self.learners:]
+        self.cores = {i: self.core_class(group=0, node_id=i, voters=voters, learners=learners,
                                          rng=random.Random(self.rng.getrandbits(32)), now=0.0,
                                          timing=self.timing) for i in self.ids}
         for core in self.cores.values():
@@ -327,6 +330,36 @@ def test_isolated_leader_steps_down_and_majority_elects_a_new_one() -> None:
     cluster.heal()
     cluster.run_until(cluster.now + 1.0)
     assert _leader(cluster) == new  # rejoining did not disrupt the leader
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_learners_follow_the_log_but_never_vote_or_count(seed: int) -> None:
+    cluster = Cluster(5, seed, NetConfig(loss=0.05, duplicate=0.05, max_delay=0.03),
+                      learners=2)
+    _chaos(cluster, 3.0, partitions=True)
+    cluster.heal()
+    cluster.run_until(cluster.now + 2.0)
+    leader = _leader(cluster)
+    assert leader in ("n0", "n1", "n2")
+    learners = [cluster.cores["n3"], cluster.cores["n4"]]
+    assert all(c.is_learner and c.role != LEADER and c.voted_for is None for c in learners)
+    # Commit needs 2 of the 3 voters only: cut both learners off and it still advances...
+    cluster.partition([["n0", "n1", "n2"], ["n3", "n4"]])
+    assert cluster.propose(leader, "without-learners")
+    cluster.run_until(cluster.now + 0.5)
+    assert cluster.cores[leader].log.data(cluster.cores[leader].commit) == "without-learners"
+    # ... and one voter with both learners is no majority: nothing commits there.
+    lone = next(v for v in ("n0", "n1", "n2") if v != leader)
+    cluster.partition([[lone, "n3", "n4"], [v for v in ("n0", "n1", "n2") if v != lone]])
+    before = cluster.cores[lone].commit
+    cluster.run_until(cluster.now + 2.0)
+    assert cluster.cores[lone].commit == before
+    assert all(c.role != LEADER for c in (cluster.cores[lone], *learners))
+    cluster.heal()
+    cluster.run_until(cluster.now + 2.0)
+    # Learners caught up with everything committed.
+    top = max(c.commit for c in cluster.cores.values())
+    assert all(c.commit == top for c in learners)
 
 
 def test_leader_batches_many_proposals_into_few_messages() -> None:

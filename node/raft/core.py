@@ -67,13 +67,19 @@ class RaftCore:
     """One member of one Raft group. Instantiate once per group a node belongs to."""
 
     def __init__(self, *, group: Any, node_id: str, voters: list[str], rng: random.Random,
-                 now: float, timing: Timing = DEFAULT,
+                 now: float, timing: Timing = DEFAULT, learners: list[str] = (),
                  log: Callable[[dict], None] | None = None) -> None:
         self.group = group
         self.id = node_id
-        self.voters = sorted(set(voters) | {node_id})
-        self.peers = [v for v in self.voters if v != node_id]
+        # Learners (thesis 4.2.1) receive the log and never vote: no election timer, never in a
+        # quorum (commit, ReadIndex, CheckQuorum, votes, round-trip measures).
+        self.learners = sorted(set(learners) - set(voters))
+        self.is_learner = node_id in self.learners
+        self.voters = sorted(set(voters) | (set() if self.is_learner else {node_id}))
+        self.peers = [v for v in self.voters + self.learners if v != node_id]
         self._peer_set = frozenset(self.peers)
+        self._voter_peers = [v for v in self.voters if v != node_id]
+        self._voter_set = frozenset(self.voters)
         self.timing = timing
         self._rng = rng
         self._log_event = log
@@ -141,7 +147,7 @@ class RaftCore:
             self.observer.on_step(self, src, m)
         t = m["type"]
         term = m["term"]
-        if t in _ANSWERS:
+        if t in _ANSWERS and src in self._voter_set:
             ts = m.get("ts")
             if type(ts) is float:
                 self._rtts.add(src, now, now - ts)
@@ -322,7 +328,7 @@ class RaftCore:
             return
         msg = {"type": "raft_prevote", "term": self.term + 1, "last_index": self.log.last_index,
                "last_term": self.log.last_term, "ts": now}
-        for peer in self.peers:
+        for peer in self._voter_peers:
             self._send(peer, msg, term=False)
 
     def become_candidate(self, now: float) -> None:
@@ -340,7 +346,7 @@ class RaftCore:
             return
         msg = {"type": "raft_vote", "last_index": self.log.last_index,
                "last_term": self.log.last_term, "ts": now}
-        for peer in self.peers:
+        for peer in self._voter_peers:
             self._send(peer, msg)
 
     def become_leader(self, now: float) -> None:
@@ -350,7 +356,8 @@ class RaftCore:
         self._election_deadline = _INF
         self._reset_leader_state()
         nxt = self.log.last_index + 1
-        self._progress = {p: Progress(nxt) for p in self.peers}
+        self._progress = {p: Progress(nxt, p in self._voter_set) for p in self.peers}
+        self._voter_progress = [pr for pr in self._progress.values() if pr.voter]
         self._adapt_leader_timeouts(now)
         self._check_quorum_at = now + self._timeout_base(now)
         self._emit({"event": "role", "role": LEADER, "term": self.term,
@@ -378,6 +385,8 @@ class RaftCore:
             # Someone won this term.
             self.become_follower(now, self.term, src)
             self._step_follower(now, src, m)
+        elif src not in self._voter_set:
+            return  # a learner's answer counts for nothing
         elif t == "raft_prevote_ok" and self.role == PRE_CANDIDATE:
             if m["term"] != self.term + 1 and m["granted"]:
                 return
@@ -413,7 +422,8 @@ class RaftCore:
         return self.role == LEADER or now - self._last_leader_contact < self._timeout_base(now)
 
     def _handle_vote_request(self, now: float, src: str, m: dict, pre: bool) -> None:
-        can_vote = (self.voted_for == src
+        can_vote = not self.is_learner and src in self._voter_set and (
+                    self.voted_for == src
                     or (self.voted_for is None and self.lead is None)
                     or (pre and m["term"] > self.term))
         granted = can_vote and self.log.is_up_to_date(m["last_index"], m["last_term"])
@@ -441,6 +451,9 @@ class RaftCore:
         return base if base < t.max_election_timeout else t.max_election_timeout
 
     def _reset_election_timer(self, now: float) -> None:
+        if self.is_learner:
+            self._election_deadline = _INF  # a learner never campaigns
+            return
         et = self._timeout_base(now)
         self._election_deadline = now + et + self._rng.random() * et
 
@@ -455,7 +468,7 @@ class RaftCore:
             if self._advertised_rtt else 0
 
     def _check_quorum(self, now: float) -> None:
-        active = 1 + sum(1 for pr in self._progress.values() if pr.recent_active)
+        active = 1 + sum(1 for pr in self._voter_progress if pr.recent_active)
         if active < quorum.majority(len(self.voters)):
             self._emit({"event": "check_quorum_failed", "term": self.term, "active": active})
             self.become_follower(now, self.term, None)
@@ -556,6 +569,7 @@ class RaftCore:
 
     def _reset_leader_state(self) -> None:
         self._progress = {}
+        self._voter_progress: list[Progress] = []  # the voters' entries of _progress
         self._reads.clear()
         self._seq = 0
         self._active_after_seq = 0    # acks of later seqs count as activity for CheckQuorum
@@ -633,7 +647,7 @@ class RaftCore:
 
     def _maybe_commit(self, now: float) -> None:
         matches = [self.log.last_index]
-        for pr in self._progress.values():
+        for pr in self._voter_progress:
             matches.append(pr.match)
         index = quorum.quorum_value(matches, len(self.voters))
         # 5.4.2: only entries of the current term are committed by counting replicas.
@@ -655,7 +669,7 @@ class RaftCore:
         if not self._reads or self.log.term(self.commit) != self.term:
             return  # not before our no-op commits: only then is our commit index current
         acked = [_INF]  # the leader itself acknowledges everything it sends
-        for pr in self._progress.values():
+        for pr in self._voter_progress:
             acked.append(pr.acked_seq)
         q = quorum.quorum_value(acked, len(self.voters))
         for origin, ctx in self._reads.confirm(q):
