@@ -39,6 +39,7 @@ import gc
 import importlib
 import importlib.machinery
 import importlib.util
+import os
 import random
 import sys
 import traceback
@@ -242,10 +243,19 @@ class SimHost:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._gc_threshold = gc.get_threshold()
         gc.set_threshold(max(_GC_THRESHOLD, self._gc_threshold[0]), *self._gc_threshold[1:])
+        # A node class may read its configuration from the environment, as the process it
+        # stands for would (node.server.Server.configure: FERRITE_CLUSTER_*, FERRITE_CONFIG).
+        configure = getattr(self.node_cls, "configure", None)
+        extra: dict = {}
+        if callable(configure):
+            try:
+                extra = dict(configure(os.environ))
+            except Exception as exc:
+                raise BenchError(f"the node's configuration: {exc}") from None
         for node in self.nodes:
             node.log = open(self.log_dir / f"{node.id}.log", "wb", buffering=1 << 16)
             try:
-                node.obj = self.node_cls(seed=node.seed, log=self._logger(node))
+                node.obj = self.node_cls(seed=node.seed, log=self._logger(node), **extra)
             except _NODE_ERRORS:
                 self._crash(node, "constructor")
                 continue

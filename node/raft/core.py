@@ -110,6 +110,7 @@ class RaftCore:
         self._active_after_seq = 0    # CheckQuorum: acks of later seqs show a live follower
         self._check_quorum_at = _INF
         self._flush_at = _INF         # when held AppendEntries go out
+        self._hb_slack = 0.0          # during tick(): heartbeats due this soon go out now
         self._last_commit_log = -_INF
 
         # Follower state: proposals and read contexts waiting to go to the leader.
@@ -185,24 +186,29 @@ class RaftCore:
             self._step_candidate(now, src, m)
         self._after(now)
 
-    def tick(self, now: float) -> None:
-        """Fire every timer due at or before `now`."""
+    def tick(self, now: float, heartbeat_slack: float = 0.0) -> None:
+        """Fire every timer due at or before `now`. A leader also sends the heartbeats due
+        within `heartbeat_slack`: a node hosting many groups ticks them together, so that
+        their heartbeats to one peer leave in one turn and share one envelope."""
         self._deadline = None
         if self.role == LEADER:
             if now >= self._check_quorum_at:
                 self._check_quorum(now)
             if self.role == LEADER:
                 t = self.timing
+                self._hb_slack = heartbeat_slack
+                soon = now + heartbeat_slack
                 for peer, pr in self._progress.items():
                     if pr.inflight and now >= pr.inflight[0][1] + self._resend_timeout:
                         pr.become_probe()
                         self._flush_at = now
-                    elif (now >= pr.last_sent_at + t.heartbeat_interval
+                    elif (soon >= pr.last_sent_at + t.heartbeat_interval
                           and pr.window_open(self._max_inflight())):
                         self._flush_at = now
         elif now >= self._election_deadline:
             self.become_pre_candidate(now)
         self._after(now)
+        self._hb_slack = 0.0
 
     def propose(self, now: float, data: Any) -> bool:
         """Propose `data` for the log: appended if we lead, forwarded if we know a leader.
@@ -691,7 +697,7 @@ class RaftCore:
         if pr.state == PROBE:
             return True  # learn where the follower stands
         # Same expression as next_deadline(): (a + b) - a >= b can fail in floating point.
-        return now >= pr.last_sent_at + self.timing.heartbeat_interval
+        return now + self._hb_slack >= pr.last_sent_at + self.timing.heartbeat_interval
 
     def _flush(self, now: float) -> None:
         self._flush_at = _INF
