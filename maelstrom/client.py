@@ -10,22 +10,41 @@ follow Maelstrom's client.clj: a reply of type "error" maps through the error ta
 codes -> `:fail`, others -> `:info`, with `:error [:name "text"]`); a timeout is `:info` with
 `:error :net-timeout`; and for idempotent functions (reads) both become `:fail`, since a read
 that may not have happened changed nothing.
+
+Replies are checked: one whose `in_reply_to` names no request the client sent is an
+`invalid-reply`; the first reply to each request is kept, and a later one that says something
+else (a different body, `msg_id` aside) is a `contradictory-reply`. A copy of the first (the
+same body again, as a duplicating network delivers it) is ignored, like a reply that comes after
+its request timed out.
 """
 
 from __future__ import annotations
 
 import heapq
-from typing import Any
+from typing import Any, NamedTuple
 
-from maelstrom.edn import Keyword
+from maelstrom.edn import Keyword, excerpt, frozen
 from maelstrom.errors import error_kind
 
-__all__ = ["Worker", "ClientPool", "Completion", "NET_TIMEOUT"]
+__all__ = ["Worker", "ClientPool", "Completion", "ReplyFault", "NET_TIMEOUT"]
 
 NET_TIMEOUT = Keyword("net-timeout")
 
 # (thread, process, type, f, value, error)
 Completion = tuple[int, int, str, str, Any, Any]
+
+
+class ReplyFault(NamedTuple):
+    """A reply that is the node's fault: `kind` is "invalid-reply" or "contradictory-reply"."""
+
+    kind: str
+    reason: str
+
+
+def _same_answer(a: dict, b: dict) -> bool:
+    """Two replies say the same (Clojure's equality on the bodies, msg_id aside)."""
+    return frozen({k: v for k, v in a.items() if k != "msg_id"}) == \
+        frozen({k: v for k, v in b.items() if k != "msg_id"})
 
 
 class Worker:
@@ -58,6 +77,8 @@ class ClientPool:
                         for t in range(concurrency)]
         self.by_client = {w.client: w for w in self.workers}
         self.free: list[int] = list(range(concurrency))
+        self._retired: dict[str, int] = {}  # retired client id -> the last msg_id it sent
+        self._replies: dict[tuple[str, int], dict] = {}  # (client, msg_id) -> its first reply
         self._timeouts: list[tuple[float, int, int]] = []  # (deadline, thread, msg_id)
         # next_deadline(), cached (the runner asks every turn); False: not known. Cleared by
         # invoke() and _complete(), the only places that change which requests are pending.
@@ -87,19 +108,28 @@ class ClientPool:
         self._next = False
         return w.client, w.node, body
 
-    def receive(self, now: float, client: str, body: dict) -> Completion | str | None:
-        """A message delivered to `client`. Returns the completion it causes, None if it is a
-        late reply (to a request already timed out, or to a retired client), or a string
-        describing why the reply is invalid."""
+    def receive(self, now: float, client: str, body: dict) -> Completion | ReplyFault | None:
+        """A message delivered to `client`. Returns the completion it causes; None if it
+        completes nothing and is fine (a late reply, to a request already timed out or to a
+        retired client; a copy of an earlier reply); or a ReplyFault."""
         w = self.by_client.get(client)
-        if w is None:
-            return None  # a retired client: its process already ended :info
+        sent = w.msg_id if w is not None else self._retired.get(client)
+        if sent is None:
+            return None  # not one of ours (the runner delivers only to known clients)
         irt = body.get("in_reply_to")
-        if w.pending is None or irt != w.pending:
-            if isinstance(irt, int) and not isinstance(irt, bool) and 0 < irt <= w.msg_id:
-                return None  # the answer to a request we already gave up on
-            return (f"reply to {client} has in_reply_to {irt!r}, which matches no request "
-                    f"{client} sent")
+        if type(irt) is not int or not 0 < irt <= sent:
+            return ReplyFault("invalid-reply", f"reply to {client} has in_reply_to "
+                              f"{excerpt(irt)}, which matches no request {client} sent")
+        first = self._replies.get((client, irt))
+        if first is not None:
+            if _same_answer(first, body):
+                return None
+            return ReplyFault("contradictory-reply",
+                              f"second reply to {client}'s request {irt} differs from the "
+                              f"first: {excerpt(first, 200)} then {excerpt(body, 200)}")
+        self._replies[(client, irt)] = body
+        if w is None or w.pending != irt:
+            return None  # the answer to a request we already gave up on
         f, value = w.f, w.value
         if body.get("type") == "error":
             kind = error_kind(body.get("code"))
@@ -146,6 +176,7 @@ class ClientPool:
             # process with a new client (a late reply to the old one is ignored).
             w.process += self.concurrency
             del self.by_client[w.client]
+            self._retired[w.client] = w.msg_id
             w.client = self._new_client_id()
             self.by_client[w.client] = w
         w.free_since = now

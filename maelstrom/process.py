@@ -8,6 +8,13 @@ waits at most the timeout it is given.
 
 A node's stderr goes straight to its log file (or, with `log_stderr`, through the bench so it
 can also be echoed to our stderr).
+
+Each node runs in a session (and process group) of its own. A node has ended when its process
+exits (seen at once through a pidfd, where Linux has them) or when its stdout closes, whichever
+comes first: a child that inherited stdout and keeps it open does not hide the node's exit.
+`stop()` closes every stdin, reads what the nodes still write, then signals every node's whole
+process group, SIGTERM and then SIGKILL, whether or not the node itself has exited, so no child
+outlives the test; output read while stopping is kept for `unread()`, not dropped.
 """
 
 from __future__ import annotations
@@ -65,7 +72,8 @@ def stderr_tail(log_path: Path, max_bytes: int = 2000) -> str:
 
 class _Node:
     __slots__ = ("id", "proc", "out_fd", "in_fd", "err_fd", "partial", "err_partial",
-                 "outbuf", "writing", "alive", "log", "exit_code", "stdin_open")
+                 "outbuf", "writing", "alive", "log", "exit_code", "stdin_open", "pidfd",
+                 "run_exit", "ended", "err_open")
 
     def __init__(self, node_id: str) -> None:
         self.id = node_id
@@ -73,9 +81,13 @@ class _Node:
         self.err_partial = b""
         self.outbuf: list[bytes] = []
         self.writing = False
-        self.alive = True
+        self.alive = True       # stdout still open
+        self.err_open = False   # stderr read through the bench and still open
         self.stdin_open = True
         self.exit_code: int | None = None
+        self.pidfd: int | None = None   # readable once the process has exited
+        self.run_exit: int | None = None  # exit status, if the process ended before stop()
+        self.ended = False      # reported to the runner as ended (once)
 
 
 class ProcessHost:
@@ -97,6 +109,11 @@ class ProcessHost:
         self._nodes: dict[str, _Node] = {}
         self._dirty: list[_Node] = []
         self.overlong: list[tuple[str, bytes]] = []  # (node, first bytes) of runaway lines
+        self._stopping = False
+        self._next_reap = 0.0  # without pidfds: when poll() next asks whether processes exited
+        self._unread: list[tuple[str, bytes]] = []  # lines read while stopping
+        self._unread_ends: list[str] = []  # nodes that had ended, unreported, when stop() began
+        self.held_open: list[str] = []  # nodes whose stdout outlived their killed process group
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -124,6 +141,12 @@ class ProcessHost:
                 node.err_fd = node.proc.stderr.fileno()
                 os.set_blocking(node.err_fd, False)
                 self._sel.register(node.err_fd, selectors.EVENT_READ, (node, "err"))
+                node.err_open = True
+            try:
+                node.pidfd = os.pidfd_open(node.proc.pid)
+                self._sel.register(node.pidfd, selectors.EVENT_READ, (node, "exit"))
+            except (AttributeError, OSError):
+                node.pidfd = None  # no pidfds here: poll() asks now and then instead
             self._nodes[nid] = node
 
     def pid(self, node_id: str) -> int | None:
@@ -138,28 +161,53 @@ class ProcessHost:
             node.exit_code = node.proc.poll()
         return node.exit_code
 
+    def run_exit_code(self, node_id: str) -> int | None:
+        """The exit status of a node whose process ended before stop() (None: it was still
+        running when the test stopped, e.g. it only closed its stdout)."""
+        node = self._nodes.get(node_id)
+        return node.run_exit if node is not None else None
+
     def log_path(self, node_id: str) -> Path:
         return self.log_dir / f"{node_id}.log"
 
+    def unread(self) -> tuple[list[tuple[str, bytes]], list[str]]:
+        """After stop(): the lines nodes wrote that no poll() returned (read while stopping,
+        a last line without a newline included), and the nodes that had ended before stop()
+        without a poll() saying so."""
+        lines, self._unread = self._unread, []
+        ends, self._unread_ends = self._unread_ends, []
+        return lines, ends
+
     def stop(self, grace: float = 1.0) -> dict[str, int | None]:
-        """Close every node's stdin, give them `grace` seconds, then SIGTERM and finally SIGKILL
-        their process groups. Returns node id -> exit code."""
+        """Close every node's stdin and read what they still write (up to `grace` seconds for
+        them to exit), then SIGTERM and, `grace` later, SIGKILL every node's process group,
+        always. Returns node id -> exit code; the output read meanwhile is in `unread()`."""
         nodes = list(self._nodes.values())
+        self._stopping = True
+        for node in nodes:  # ends no poll() has seen yet are still the run's
+            code = node.proc.poll()
+            if code is not None and node.run_exit is None:
+                node.run_exit = code
+            if not node.ended and (code is not None or not node.alive):
+                node.ended = True
+                self._unread_ends.append(node.id)
         for node in nodes:
             self._close_stdin(node)
-        deadline = time.monotonic() + grace
+        self._drain(nodes, grace)
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for node in nodes:
-                while node.proc.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                if node.proc.poll() is None:
-                    try:
-                        os.killpg(node.proc.pid, sig)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-            deadline = time.monotonic() + grace
+                try:
+                    os.killpg(node.proc.pid, sig)  # the group: the node and every child
+                except (ProcessLookupError, PermissionError):
+                    pass  # nobody left in it
+            self._drain(nodes, grace)
         codes = {}
         for node in nodes:
+            if node.alive:  # a process outside the group (a new session) holds the pipe
+                self.held_open.append(node.id)
+                if node.partial:
+                    self._unread.append((node.id, node.partial))
+                    node.partial = b""
             try:
                 node.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
@@ -173,12 +221,26 @@ class ProcessHost:
                         stream.close()
                     except OSError:
                         pass
+            if node.pidfd is not None:
+                os.close(node.pidfd)
+                node.pidfd = None
             node.log.close()
         try:
             self._sel.close()
         except (OSError, ValueError):
             pass
         return codes
+
+    def _drain(self, nodes: list[_Node], timeout: float) -> None:
+        """While stopping: read output until every stdout is closed and every process has
+        exited, or `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while any(n.alive or n.err_open or n.proc.poll() is None for n in nodes):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            lines, _ = self.poll(min(left, 0.05))
+            self._unread.extend(lines)
 
     def _close_stdin(self, node: _Node) -> None:
         if node.stdin_open:
@@ -232,7 +294,8 @@ class ProcessHost:
             node.writing = False
 
     def poll(self, timeout: float) -> tuple[list[tuple[str, bytes]], list[str]]:
-        """Wait up to `timeout` seconds for output; return complete lines and closed nodes."""
+        """Wait up to `timeout` seconds for output; return complete lines and the nodes that
+        ended (process exited or stdout closed), each node once."""
         lines: list[tuple[str, bytes]] = []
         exits: list[str] = []
         try:
@@ -246,6 +309,12 @@ class ProcessHost:
                     self._write(node)
                 continue
             fd = key.fd
+            if what == "exit":
+                self._sel.unregister(fd)
+                os.close(fd)
+                node.pidfd = None
+                self._exited(node, exits)
+                continue
             try:
                 chunk = os.read(fd, _READ_CHUNK)
             except BlockingIOError:
@@ -259,6 +328,7 @@ class ProcessHost:
                     self._stderr(node, chunk)
                 else:
                     self._sel.unregister(fd)
+                    node.err_open = False
                 continue
             if not chunk:
                 self._sel.unregister(fd)
@@ -267,7 +337,7 @@ class ProcessHost:
                     lines.append((node.id, node.partial))
                     node.partial = b""
                 self._close_stdin(node)
-                exits.append(node.id)
+                self._ended(node, exits)
                 continue
             if node.partial:
                 chunk = node.partial + chunk
@@ -279,7 +349,27 @@ class ProcessHost:
             nid = node.id
             for line in parts:
                 lines.append((nid, line))
+        now = time.monotonic()
+        if now >= self._next_reap:  # processes without a pidfd: ask whether they exited
+            self._next_reap = now + 0.1
+            for node in self._nodes.values():
+                if node.pidfd is None and node.run_exit is None and not node.ended \
+                        and node.proc.poll() is not None:
+                    self._exited(node, exits)
         return lines, exits
+
+    def _exited(self, node: _Node, exits: list[str]) -> None:
+        """The node's process exited (its stdout may still be open: a child can hold it)."""
+        code = node.proc.poll()
+        if not self._stopping and node.run_exit is None:
+            node.run_exit = code
+        self._close_stdin(node)
+        self._ended(node, exits)
+
+    def _ended(self, node: _Node, exits: list[str]) -> None:
+        if not node.ended and not self._stopping:
+            node.ended = True
+            exits.append(node.id)
 
     def _stderr(self, node: _Node, chunk: bytes) -> None:
         node.log.write(chunk)

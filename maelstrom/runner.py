@@ -18,8 +18,10 @@ Phases (as Maelstrom's core.clj):
 4. stop the nodes, analyse, write the store.
 
 Node faults (exited, hung on init, printed a line that is not a valid message, replied to a
-request nobody sent) are recorded with the node, the offending line and its stderr tail; the
-test still runs to the end.
+request nobody sent, replied twice with different answers) are recorded with the node, the
+offending line and its stderr tail; the test still runs to the end. Output the nodes wrote that
+was still unread when the run stopped is checked the same way (`_after_stop`), and every file
+of the store is written whatever happens to the others.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from maelstrom.client import ClientPool, Completion
+from maelstrom.client import ClientPool, Completion, ReplyFault
 from maelstrom.clock import RealClock, VirtualClock
+from maelstrom.edn import excerpt
 from maelstrom.errors import BenchError
 from maelstrom.history import Op
 from maelstrom.nemesis import PartitionNemesis, PauseNemesis
@@ -150,7 +153,9 @@ class Runner:
         self.counts = {"ok": 0, "fail": 0, "info": 0}
         self.faults: list[dict] = []
         self._fault_counts: dict[str, int] = {}
-        self._exited: list[str] = []
+        self._exited: list[str] = []  # nodes whose process ended or stdout closed, in order
+        self._unread: dict[str, int] = {}  # node -> messages read only after the run stopped
+        self._reading_after_stop = False
         self.t0 = 0.0
         self.phase = "setup"
         self._log_file = None
@@ -181,6 +186,8 @@ class Runner:
         if n > _MAX_FAULTS:
             return  # the first few are enough to debug; the count says how many there were
         fault: dict[str, Any] = {"node": node, "kind": kind}
+        if self._reading_after_stop:
+            reason += " (in output read after the test stopped)"
         if reason:
             fault["reason"] = reason
         if line is not None:
@@ -191,26 +198,33 @@ class Runner:
                  + (f" in line {fault['line']!r}" if line is not None else ""))
 
     # -- the loop ------------------------------------------------------------------------
-    def _on_line(self, now: float, node: str, line: bytes) -> None:
+    def _check_line(self, node: str, line: bytes) -> Any:
+        """The message in a node's stdout line if it is well formed; else None, and the line is
+        reported as the node's fault (blank lines are ignored)."""
         try:
             msg = _loads(line)
-        except ValueError:
+        except ValueError as exc:
             if line.strip():
-                self._fault(node, "invalid-output", line, "not JSON")
-            return
+                self._fault(node, "invalid-output", line, f"not JSON ({excerpt(str(exc), 120)})")
+            return None
         if type(msg) is not dict:
             return self._fault(node, "invalid-output", line, "not a JSON object")
         src, dest, body = msg.get("src"), msg.get("dest"), msg.get("body")
         if src != node:
             return self._fault(node, "invalid-output", line,
-                               f"src is {src!r}, but the message came from {node}")
+                               f"src is {excerpt(src)}, but the message came from {node}")
         if type(dest) is not str or (dest not in self.node_set and not self.net.knows(dest)):
             return self._fault(node, "invalid-output", line,
-                               f"dest {dest!r} is not a node or client of this test")
+                               f"dest {excerpt(dest)} is not a node or client of this test")
         if type(body) is not dict or type(body.get("type")) is not str:
             return self._fault(node, "invalid-output", line,
                                "body must be an object with a string type")
-        self.net.send(now, src, dest, line, msg)
+        return msg
+
+    def _on_line(self, now: float, node: str, line: bytes) -> None:
+        msg = self._check_line(node, line)
+        if msg is not None:
+            self.net.send(now, node, msg["dest"], line, msg)
 
     def _on_client_msg(self, now: float, src: str, dest: str, body: dict) -> None:
         init_node = self.init_clients.get(dest)
@@ -219,13 +233,13 @@ class Runner:
                 self.pending_init.discard(src)
             elif body.get("in_reply_to") == 1 and src in self.pending_init:
                 self.pending_init.discard(src)
-                self._fault(src, "init-failed", reason=f"answered init with {body!r}")
+                self._fault(src, "init-failed", reason=f"answered init with {excerpt(body, 200)}")
             return
         res = self.pool.receive(now, dest, body)
         if res is None:
             return
-        if type(res) is str:
-            self._fault(src, "invalid-reply", None, res)
+        if type(res) is ReplyFault:
+            self._fault(src, res.kind, None, res.reason)
             return
         self._completed(now, res)
 
@@ -273,9 +287,7 @@ class Runner:
         if exits:
             for node in exits:
                 if self.phase != "stopping":
-                    self._exited.append(node)
-                    self.pending_init.discard(node)
-                    self.log(f"node {node} closed its stdout (exited?) during {self.phase}")
+                    self._node_ended(node)
         if host.overlong:
             for node, head in host.overlong:
                 self._fault(node, "invalid-output", head, "line longer than 16 MiB")
@@ -457,20 +469,62 @@ class Runner:
                 self.progress.clear()
             codes = self.host.stop()
             journal.close()
-        for node in self._exited:
-            self.faults.append({"node": node, "kind": "exited", "exit-code": codes.get(node),
-                                "stderr-tail": stderr_tail(store.node_logs / f"{node}.log")})
-        for fault in self.faults:
-            if fault["kind"] != "exited" and "stderr-tail" not in fault:
-                fault["stderr-tail"] = stderr_tail(store.node_logs / f"{fault['node']}.log",
-                                                   500)
+        self._after_stop(codes)
         results = self.analyse()
-        store.write_history(self.history)
-        store.write_results(results)
+        problems = store.write_history(self.history)
+        if problems:  # never expected (the writers take any value); recorded, not hidden
+            results["store"] = {"errors": problems}
+        for problem in problems + store.write_results(results):
+            self.log(f"store: could not write {problem}")
         self._log_file.close()
         self._log_file = None
         return RunResult(results, store.path, verdict_exit_code(results["valid?"]),
                          self.history)
+
+    def _after_stop(self, codes: dict[str, int | None]) -> None:
+        """What the nodes did that no poll returned before the run stopped: output still unread
+        (checked like any other line, so faults in it are reported; the messages it holds are
+        counted, never delivered) and ends not yet seen. Then every ended node's fault."""
+        host = self.host
+        lines, ended = host.unread() if hasattr(host, "unread") else ([], [])
+        for node in ended:
+            self._node_ended(node)
+        for node in getattr(host, "held_open", ()):
+            self._fault(node, "stdout-held-open", None, "its stdout stayed open after its "
+                        "process group was killed: a process outside the group holds it")
+        now = self.clock.now()
+        self._reading_after_stop = True
+        for node, line in lines:
+            msg = self._check_line(node, line)
+            if msg is None:
+                continue
+            self._unread[node] = self._unread.get(node, 0) + 1
+            if msg["dest"] not in self.node_set:
+                self._on_client_msg(now, node, msg["dest"], msg["body"])  # replies are checked
+        run_code = getattr(host, "run_exit_code", None)
+        for node in self._exited:
+            early = run_code(node) if run_code is not None else codes.get(node)
+            # early is None: the process kept running after its stdout closed (stopped by us)
+            fault = {"node": node, "kind": "exited" if early is not None else "closed-stdout",
+                     "exit-code": early if early is not None else codes.get(node),
+                     "stderr-tail": stderr_tail(self.store.node_logs / f"{node}.log")}
+            self._fault_counts[node] = self._fault_counts.get(node, 0) + 1
+            self.faults.append(fault)
+        for fault in self.faults:
+            if "stderr-tail" not in fault:
+                fault["stderr-tail"] = stderr_tail(self.store.node_logs / f"{fault['node']}.log",
+                                                   500)
+
+    def _node_ended(self, node: str) -> None:
+        """The host says a node's process ended or its stdout closed (once per node)."""
+        if node in self._exited:
+            return
+        self._exited.append(node)
+        self.pending_init.discard(node)
+        code = getattr(self.host, "exit_code", lambda _: None)(node)
+        when = "before the test stopped" if self.phase == "stopping" else f"during {self.phase}"
+        self.log(f"node {node} " + (f"exited with status {code}" if code is not None
+                                    else "closed its stdout") + f" {when}")
 
     def analyse(self) -> dict:
         history = self.history
@@ -485,7 +539,8 @@ class Runner:
             "net": self.net.stats.result(len(client_completions(history))),
             "workload": workload,
             "nodes": {"valid?": not self.faults, "faults": self.faults,
-                      "fault-counts": dict(sorted(self._fault_counts.items()))},
+                      "fault-counts": dict(sorted(self._fault_counts.items())),
+                      "unread-at-stop": dict(sorted(self._unread.items()))},
             # What the host itself checked (the simulator: `invariants`).
             **(self.host.result_sections() if hasattr(self.host, "result_sections") else {}),
         })

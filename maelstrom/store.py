@@ -112,14 +112,30 @@ class Store:
     def write_options(self, options: dict) -> None:
         self.file("options.json").write_bytes(_dump_json(to_json(options)))
 
-    def write_history(self, ops: list[hist.Op]) -> None:
-        hist.write_edn(ops, self.file("history.edn"))
-        hist.write_jsonl(ops, self.file("history.jsonl"))
-        hist.write_txt(ops, self.file("history.txt"))
+    def write_history(self, ops: list[hist.Op]) -> list[str]:
+        """history.edn, .jsonl and .txt. Each is written whatever happens to the others;
+        returns what could not be written ("file: why"), never raises."""
+        return [p for p in (self._write("history.edn", hist.write_edn, ops),
+                            self._write("history.jsonl", hist.write_jsonl, ops),
+                            self._write("history.txt", hist.write_txt, ops)) if p]
 
-    def write_results(self, results: dict) -> None:
+    def write_results(self, results: dict) -> list[str]:
+        """results.edn and results.json, each whatever happens to the other; returns what could
+        not be written, never raises."""
         from maelstrom.checker import edn_ready  # Jepsen's EDN types for checker output
 
-        self.file("results.edn").write_text(edn.dumps(edn_ready(results), pretty=True) + "\n",
-                                            encoding="utf-8")
-        self.file("results.json").write_bytes(_dump_json(to_json(results)))
+        def edn_text(_: Any, path: Path) -> None:
+            path.write_text(edn.dumps(edn_ready(results), pretty=True) + "\n", encoding="utf-8")
+
+        def json_text(_: Any, path: Path) -> None:
+            path.write_bytes(_dump_json(to_json(results)))
+
+        return [p for p in (self._write("results.edn", edn_text, None),
+                            self._write("results.json", json_text, None)) if p]
+
+    def _write(self, name: str, writer: Any, data: Any) -> str | None:
+        try:
+            writer(data, self.file(name))
+        except Exception as exc:  # a bug or a full disk must not cost the other files
+            return f"{name}: {type(exc).__name__}: {exc}"
+        return None

@@ -130,7 +130,7 @@ def test_crashing_node_is_reported_and_test_completes(tmp_path):
     assert (store / "history.edn").is_file()
 
 
-@pytest.mark.parametrize("mode,reason", [("garbage", "not JSON"), ("badsrc", "src is 'n99'")])
+@pytest.mark.parametrize("mode,reason", [("garbage", "not JSON"), ("badsrc", 'src is "n99"')])
 def test_invalid_output_is_reported(tmp_path, mode, reason):
     code, out, store = run(tmp_path, *FAULTY, mode)
     assert code == 1, out
@@ -170,3 +170,63 @@ def test_progress_line_only_on_a_terminal_and_not_quiet():
     assert progress_for(False, io.StringIO()) is None
     assert progress_for(True, Tty()) is None
     assert progress_for(False, Tty()) is not None
+
+
+# -- nothing hidden, nothing lost: process groups, node exits, unread output, replies ----------
+
+def _dead(pid: int) -> bool:
+    """True if the process is gone (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_node_exit_is_reported_though_a_child_keeps_its_stdout_open(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    code, out, store = run(tmp_path, *FAULTY, "orphan", str(pid_file))
+    assert code == 1, out
+    (fault,) = faults(store)
+    assert fault["node"] == "n0" and fault["kind"] == "exited" and fault["exit-code"] == 5
+    assert "leaving a child behind" in fault["stderr-tail"]
+    assert "node n0 exited with status 5 during main" in (store / "bench.log").read_text()
+    assert _dead(int(pid_file.read_text()))  # the child did not outlive the test
+
+
+def test_every_node_process_group_is_stopped_even_after_a_clean_exit(tmp_path):
+    prefix = tmp_path / "child-"
+    code, out, store = run(tmp_path, *FAULTY, "linger", str(prefix))
+    assert code == 0, out
+    pids = [int((tmp_path / f"child-n{i}").read_text()) for i in range(2)]
+    assert all(_dead(pid) for pid in pids)
+
+
+def test_output_unread_when_the_test_stops_is_checked_not_dropped(tmp_path):
+    code, out, store = run(tmp_path, *FAULTY, "goodbye")
+    assert code == 1, out
+    found = faults(store)
+    assert [(f["node"], f["kind"]) for f in found] == [("n0", "invalid-output")] * 2
+    assert all("read after the test stopped" in f["reason"] for f in found)
+    assert found[0]["line"] == "goodbye, not json" and found[1]["line"].endswith('"bo')
+    assert results(store)["nodes"]["unread-at-stop"] == {"n0": 1}  # the message to n1
+
+
+@pytest.mark.parametrize("mode, kinds", [("contradict", {("n0", "contradictory-reply")}),
+                                         ("duplicate", set())])
+def test_a_contradictory_second_reply_is_a_fault_and_a_duplicate_is_not(tmp_path, mode, kinds):
+    code, out, store = run(tmp_path, *FAULTY, mode)
+    assert {(f["node"], f["kind"]) for f in faults(store)} == kinds
+    assert code == (1 if kinds else 0), out
+    if kinds:
+        assert "(changed)" in faults(store)[0]["reason"]
+
+
+def test_a_reply_nested_300_deep_loses_nothing(tmp_path):
+    code, out, store = run(tmp_path, *FAULTY, "deep")
+    for name in ("history.edn", "history.jsonl", "history.txt", "results.edn", "results.json"):
+        assert (store / name).stat().st_size > 0, name
+    ops = read_history(store / "history.edn")
+    deep = [op for op in ops if op.type == "ok" and isinstance(op.value, list)]
+    assert deep and len(ops) == len(read_history(store / "history.jsonl"))
+    assert results(store)["workload"]["valid?"] is False and code == 1  # echoes came back changed

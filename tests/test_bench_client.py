@@ -81,8 +81,8 @@ def test_reply_to_a_request_never_sent_is_reported():
     p = pool()
     p.invoke(0.0, 0, "read", [0, None])
     problem = p.receive(0.1, "c2", {"type": "read_ok", "value": 1, "in_reply_to": 5})
-    assert isinstance(problem, str) and "in_reply_to 5" in problem
-    assert isinstance(p.receive(0.1, "c2", {"type": "read_ok", "value": 1}), str)
+    assert problem.kind == "invalid-reply" and "in_reply_to 5" in problem.reason
+    assert p.receive(0.1, "c2", {"type": "read_ok", "value": 1}).kind == "invalid-reply"
     assert p.busy() == 1
 
 
@@ -91,3 +91,30 @@ def test_answered_requests_do_not_time_out():
     p.invoke(0.0, 0, "read", [0, None])
     p.receive(0.1, "c2", {"type": "read_ok", "value": 1, "in_reply_to": 1})
     assert p.next_deadline() is None and p.expire(5.0) == []
+
+
+def test_a_second_different_reply_to_one_request_is_a_fault_and_a_copy_is_not():
+    p = pool()
+    p.invoke(0.0, 0, "read", [0, None])
+    first = {"type": "read_ok", "value": 1, "in_reply_to": 1, "msg_id": 7}
+    done = p.receive(0.1, "c2", first)
+    assert done[2] == "ok" and done[4] == [0, 1]
+    assert p.receive(0.2, "c2", dict(first)) is None                    # the network's copy
+    assert p.receive(0.2, "c2", dict(first, msg_id=8)) is None          # same answer, resent
+    for other in ({"value": 2}, {"value": 1.0}, {"value": True}, {"type": "error", "code": 11}):
+        problem = p.receive(0.3, "c2", dict(first, **other))
+        assert problem.kind == "contradictory-reply", other
+        assert "request 1" in problem.reason and '"value" 1' in problem.reason
+    assert p.busy() == 0  # nothing completed twice
+
+
+def test_late_and_retired_clients_replies_are_checked_too():
+    p = pool(timeout=1.0)
+    p.invoke(0.0, 0, "write", [0, 3])
+    p.expire(1.0)                      # :info: c2 retires, the thread goes on as c6
+    late = {"type": "write_ok", "in_reply_to": 1}
+    assert p.receive(1.1, "c2", late) is None
+    assert p.receive(1.2, "c2", late) is None
+    problem = p.receive(1.3, "c2", {"type": "error", "code": 20, "in_reply_to": 1})
+    assert problem.kind == "contradictory-reply"
+    assert p.receive(1.4, "c2", {"type": "write_ok", "in_reply_to": 2}).kind == "invalid-reply"

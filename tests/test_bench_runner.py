@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from maelstrom.clock import VirtualClock
@@ -47,15 +48,15 @@ def echo_node(node, state, msg):
     return [json.dumps({"src": node, "dest": msg["src"], "body": reply}).encode()]
 
 
-def run(tmp_path, handler=echo_node, seed=1, **kw):
+def run(tmp_path, handler=echo_node, seed=1, node_cls=None, **kw):
     fields = dict(workload="echo", bin="(in-process)", node_count=3, time_limit=5.0,
                   rate=40.0, concurrency=3, seed=seed, quiet=True, store=str(tmp_path / "store"))
     fields.update(kw)
     opts = TestOptions(**fields)
     clock = VirtualClock()
     runner = Runner(opts, WORKLOADS["echo"], clock=clock,
-                    host_factory=lambda o, log_dir, log: SimHost(handler_node(handler), o.nodes,
-                                                                 clock, log_dir, o.seed))
+                    host_factory=lambda o, log_dir, log: SimHost(node_cls or handler_node(handler),
+                                                                 o.nodes, clock, log_dir, o.seed))
     return runner.run()
 
 
@@ -117,3 +118,122 @@ def test_garbage_from_a_node_never_crashes_the_bench(tmp_path, garbage):
     for fault in r.results["nodes"]["faults"]:
         assert fault["node"] == "n0"
     assert (r.store / "history.edn").is_file()
+
+
+# -- nothing hidden, nothing lost (the simulator's side; tests/test_bench.py has processes) -----
+
+def _faults(r):
+    return [(f["node"], f["kind"]) for f in r.results["nodes"]["faults"]]
+
+
+def test_second_replies_in_virtual_time(tmp_path):
+    def twice(changed):
+        def node(node_id, state, msg):
+            out = echo_node(node_id, state, msg)
+            if msg["body"]["type"] == "echo" and node_id == "n1":
+                again = json.loads(out[0])
+                if changed:
+                    again["body"]["echo"] = [again["body"]["echo"]]  # another answer
+                out.append(json.dumps(again).encode())
+            return out
+        return node
+
+    r = run(tmp_path, handler=twice(changed=True), time_limit=1.0)
+    assert set(_faults(r)) == {("n1", "contradictory-reply")} and r.exit_code == 1
+    r = run(tmp_path, handler=twice(changed=False), time_limit=1.0)  # a copy: not a fault
+    assert _faults(r) == [] and r.exit_code == 0
+
+
+def _deep_text(depth):
+    return "[" * depth + '"x"' + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [300, 1000, 10_000])
+def test_replies_and_lines_nested_any_depth_never_lose_the_results(tmp_path, depth):
+    def node(node_id, state, msg):
+        out = echo_node(node_id, state, msg)
+        if msg["body"]["type"] == "echo" and node_id == "n0":
+            reply = json.loads(out[0])
+            text = json.dumps(reply).replace('"echo": ' + json.dumps(reply["body"]["echo"]),
+                                             '"echo": ' + _deep_text(depth))
+            deep = _deep_text(depth)
+            out = [text.encode(),
+                   ('{"src": %s, "dest": "n1", "body": {"type": "x"}}' % deep).encode(),
+                   ('{"src": "n0", "dest": %s, "body": {"type": "x"}}' % deep).encode(),
+                   ('{"src": "n0", "dest": "%s", "body": {"type": "x", "in_reply_to": %s}}'
+                    % (msg["src"], deep)).encode()]
+        return out
+
+    r = run(tmp_path, handler=node, time_limit=1.0)
+    for name in ("history.edn", "history.jsonl", "history.txt", "results.edn", "results.json"):
+        assert (r.store / name).stat().st_size > 0, name
+    assert "store" not in r.results  # every file written in full
+    reasons = [f.get("reason", "") for f in r.results["nodes"]["faults"]]
+    if depth <= 1000:
+        assert any(reason.startswith("src is [[[[") for reason in reasons)
+        assert any(reason.startswith("dest [[[[") for reason in reasons)
+        assert any("in_reply_to [[[[" in reason for reason in reasons)
+        # orjson reads it (1,024 levels): the deep echo is in the history
+        deep_ops = [op for op in r.history if op.type == "ok" and isinstance(op.value, list)]
+        assert deep_ops and r.results["workload"]["valid?"] is False
+    else:             # deeper than JSON readers go (orjson: 1,024): the line is the fault
+        assert any("not JSON" in reason and "depth" in reason for reason in reasons)
+
+
+class LateEcho:
+    """Answers each echo 50 ms late (a timer) and tells the next node as it does; a node told
+    after 1 s (the time limit) answers with a message and a line that is not JSON. The last
+    answer's note is delivered in the runner's last turn, so what it causes is still unread
+    when the run stops."""
+
+    def __init__(self, *, seed, log=None):
+        self.due = []  # (time, node id, request)
+
+    def receive(self, now, msg):
+        me, body = msg["dest"], msg["body"]
+        nxt = "n%d" % ((int(me[1:]) + 1) % 3)
+        if body["type"] == "init":
+            return echo_node(me, {}, msg)
+        if body["type"] == "echo":
+            self.due.append((now + 0.05, me, msg))
+        if body["type"] == "note":
+            out = [json.dumps({"src": me, "dest": nxt, "body": {"type": "ack"}}).encode()]
+            return out + [b"not json"] if now > 1.0 else out
+        return []
+
+    def tick(self, now):
+        out = []
+        while self.due and self.due[0][0] <= now:
+            _, me, msg = self.due.pop(0)
+            nxt = "n%d" % ((int(me[1:]) + 1) % 3)
+            out += echo_node(me, {}, msg)
+            out.append(json.dumps({"src": me, "dest": nxt, "body": {"type": "note"}}).encode())
+        return out
+
+    def next_deadline(self):
+        return self.due[0][0] if self.due else None
+
+
+def test_output_still_unread_when_the_run_stops_is_checked(tmp_path):
+    r = run(tmp_path, node_cls=LateEcho, time_limit=1.0)
+    faults = r.results["nodes"]["faults"]
+    late = [f for f in faults if "read after the test stopped" in f.get("reason", "")]
+    assert len(late) == 1 and late[0]["line"] == "not json"
+    assert 1 < len(faults) < 10  # a few more while the last operations drained
+    assert r.results["nodes"]["unread-at-stop"] == {late[0]["node"]: 1}  # the ack, undelivered
+
+
+def test_simhost_unread_gives_what_no_poll_returned(tmp_path):
+    from maelstrom.clock import VirtualClock
+
+    def node(node_id, state, msg):
+        if msg["body"].get("boom"):
+            raise RuntimeError("boom")
+        return [b"hello"]
+
+    host = SimHost(handler_node(node), ["n0", "n1"], VirtualClock(), tmp_path, seed=1)
+    host.start()
+    host.send("n0", b'{"src": "c0", "dest": "n0", "body": {"type": "x"}}\n')
+    host.send("n1", b'{"src": "c1", "dest": "n1", "body": {"type": "x", "boom": true}}\n')
+    host.stop()
+    assert host.unread() == ([("n0", b"hello")], ["n1"])

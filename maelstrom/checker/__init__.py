@@ -28,6 +28,7 @@ from maelstrom.checker.model import Interner
 from maelstrom.checker.wgl import SearchResult, search
 from maelstrom.edn import Keyword, Tagged
 from maelstrom.history import Op
+from maelstrom.nested import rebuild
 
 __all__ = ["check", "check_register", "guess_model", "merge_valid", "edn_ready", "MODELS"]
 
@@ -178,31 +179,49 @@ _KEYWORD_FIELDS = {"type", "f", "analyzer"}
 _DATA_FIELDS = {"value", "error", "states", "failures"}  # the history's own values: kept as they are
 
 
-def edn_ready(result: Any, _field: str | None = None) -> Any:
+def edn_ready(result: Any) -> Any:
     """The result with Jepsen's EDN types: op types, fs and "unknown" as keywords, register
     models as `#knossos.model.CASRegister{:value v}` / `#knossos.model.Inconsistent{:msg m}`.
     Values from the history (op values, errors, register states, keys) are left as they are.
-    Write it with `maelstrom.edn.dumps(..., pretty=True)`."""
-    if _field in _DATA_FIELDS:
-        return result
-    if isinstance(result, dict):
-        if _field == "model" and set(result) == {"value"}:
-            return Tagged("knossos.model.CASRegister", {"value": result["value"]})
-        if _field == "model" and set(result) == {"inconsistent"}:
-            return Tagged("knossos.model.Inconsistent", {"msg": result["inconsistent"]})
-        if _field == "results":  # lin-kv: key -> that key's result (keys are data)
-            return {key: edn_ready(r) for key, r in result.items()}
-        out = {}
-        for k, v in result.items():
-            if k in _KEYWORD_FIELDS and isinstance(v, str):
-                out[k] = Keyword(v)
-            elif k == "valid?" and v == "unknown":
-                out[k] = Keyword("unknown")
-            elif k == "process" and isinstance(v, str):
-                out[k] = Keyword(v)
-            else:
-                out[k] = edn_ready(v, k if isinstance(k, str) else None)
-        return out
-    if isinstance(result, list):
-        return [edn_ready(v, _field) for v in result]
-    return result
+    Iterative: results holding values nested any depth convert. Write it with
+    `maelstrom.edn.dumps(..., pretty=True)`."""
+    return rebuild((None, result), _ready_children, _ready_build, _ready_leaf)
+
+
+# edn_ready works on (field name, value) pairs: what a value becomes depends on its field.
+def _is_model(field: Any, value: dict) -> bool:
+    return field == "model" and set(value) in ({"value"}, {"inconsistent"})
+
+
+def _ready_children(pair: tuple) -> list | None:
+    field, value = pair
+    if field in _DATA_FIELDS:
+        return None
+    if isinstance(value, dict):
+        if _is_model(field, value):
+            return None
+        if field == "results":  # lin-kv: key -> that key's result (keys are data)
+            return [(None, r) for r in value.values()]
+        return [(k if isinstance(k, str) else None, v) for k, v in value.items()]
+    if isinstance(value, list):
+        return [(field, v) for v in value]
+    return None
+
+
+def _ready_build(pair: tuple, kids: list) -> Any:
+    value = pair[1]
+    return dict(zip(value, kids)) if isinstance(value, dict) else kids
+
+
+def _ready_leaf(pair: tuple) -> Any:
+    field, value = pair
+    if field in _DATA_FIELDS:
+        return value
+    if isinstance(value, dict) and _is_model(field, value):
+        if "value" in value:
+            return Tagged("knossos.model.CASRegister", {"value": value["value"]})
+        return Tagged("knossos.model.Inconsistent", {"msg": value["inconsistent"]})
+    if isinstance(value, str) and (field in _KEYWORD_FIELDS or field == "process"
+                                   or (field == "valid?" and value == "unknown")):
+        return Keyword(value)
+    return value

@@ -18,6 +18,7 @@ class Node:
         self.id = ""
         self.ids: list[str] = []
         self.next_msg_id = 0
+        self.on_init = None  # called after init_ok, if set
 
     def send(self, dest: str, body: dict) -> None:
         self.next_msg_id += 1
@@ -59,5 +60,7 @@ class Node:
                     self.id, self.ids = body["node_id"], body["node_ids"]
                     self.reply(msg, {"type": "init_ok"})
                     self.log("initialised")
+                    if self.on_init is not None:
+                        self.on_init()
                 elif body["type"] in handlers:
                     handlers[body["type"]](msg)
