@@ -223,7 +223,8 @@ def op_to_txt(op: Op) -> str:
 
 
 # JSON has no keywords: a Keyword is written as ":name", and a string that starts with ":" gets a
-# second ":" in front so that reading back is exact. Sets become {"#set": [...]}, tagged values
+# second ":" in front so that reading back is exact. Sets become {"#set": [...]} (members sorted
+# by their JSON text, so the file does not depend on hashing), tagged values
 # {"#tag": tag, "value": v}. Map keys become strings (the one lossy step; op values rarely have
 # non-string keys): keywords their name, other non-strings their EDN text. Both directions are
 # iterative (any nesting depth), with a fast path for the flat values nearly every op has.
@@ -252,8 +253,8 @@ def _to_json_build(x: Any, kids: list) -> Any:
         return kids
     if isinstance(x, dict):
         return {_json_key(k): v for k, v in zip(x, kids)}
-    if isinstance(x, (set, frozenset)):
-        return {"#set": kids}
+    if isinstance(x, (set, frozenset)):  # in a fixed order (a set's own depends on hashing)
+        return {"#set": sorted(kids, key=json_write.dumps)}
     if isinstance(x, Tagged):
         return {"#tag": x.tag, "value": kids[0]}
     return kids[0]  # Frozen: its value
@@ -271,10 +272,22 @@ def _to_json_leaf(x: Any) -> Any:
     return edn.dumps(x) if isinstance(x, Symbol) else str(x)
 
 
-def _to_json_value(x: Any) -> Any:
+def _ints(x: Any) -> bool:
+    """x is an int or nil, or a list of those or of lists of them ([k v], [k [from to]]): the
+    values nearly every op has, the same in JSON as in our data."""
     if x is None or type(x) is int:
-        return x
-    if type(x) is list and all(v is None or type(v) is int for v in x):
+        return True
+    if type(x) is not list:
+        return False
+    for v in x:
+        if not (v is None or type(v) is int or type(v) is list
+                and all(e is None or type(e) is int for e in v)):
+            return False
+    return True
+
+
+def _to_json_value(x: Any) -> Any:
+    if _ints(x):
         return x
     return rebuild(x, _to_json_children, _to_json_build, _to_json_leaf)
 
@@ -311,9 +324,7 @@ def _from_json_leaf(x: Any) -> Any:
 
 
 def _from_json_value(x: Any) -> Any:
-    if x is None or type(x) is int:
-        return x
-    if type(x) is list and all(v is None or type(v) is int for v in x):
+    if _ints(x):
         return x  # the parsed list is ours to keep
     return rebuild(x, _from_json_children, _from_json_build, _from_json_leaf)
 

@@ -182,3 +182,15 @@ def test_writers_take_values_nested_any_depth(tmp_path, depth):
     else:
         with pytest.raises(HistoryError, match="line 2"):
             read_history(tmp_path / "history.jsonl")
+
+
+def test_jsonl_sets_are_written_in_a_fixed_order():
+    import subprocess
+    import sys
+    code = ("from maelstrom.history import Op, op_to_json; from maelstrom import json_write;"
+            "print(json_write.dumps(op_to_json(Op(0, 0, 'info', 'nemesis', 'start-partition', "
+            "frozenset(['n%d' % i for i in range(20)])))).decode())")
+    texts = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+             for seed in range(4)}
+    assert len(texts) == 1 and '"n0","n1","n10"' in texts.pop()
