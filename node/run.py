@@ -5,6 +5,9 @@ A thin driver around the sans-IO `node.server.Server`: it reads lines, hands the
 monotonic clock, writes what comes back, and calls tick() when next_deadline() is due. Standard
 library + orjson only (json if orjson is missing). Seed: $FERRITE_SEED, else os.urandom.
 $FERRITE_TIMING="name=value,..." overrides timing constants (node/raft/timing.py) for experiments.
+The cluster config comes from FERRITE_CLUSTER_* and FERRITE_CONFIG (node/cluster/config.py, the
+same function the simulator uses); a bad value stops the node at start with a message on stderr
+and exit status 2.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from node.raft.timing import DEFAULT, from_spec  # noqa: E402
-from node.server import Server  # noqa: E402
+from node.server import ConfigError, Server  # noqa: E402
 
 try:
     import orjson
@@ -78,7 +81,13 @@ def main() -> int:
             timing = from_spec(spec)
         except ValueError as e:
             log({"event": "bad_timing_spec", "error": str(e)})
-    server = Server(seed=seed, log=log, timing=timing)
+    try:
+        config = Server.configure(os.environ)
+    except ConfigError as e:
+        err.write(f"ferrite node: bad cluster configuration: {e}\n".encode())
+        err.flush()
+        return 2
+    server = Server(seed=seed, log=log, timing=timing, **config)
     log({"event": "start", "seed": seed, "pid": os.getpid()})
 
     in_fd = sys.stdin.fileno()

@@ -1,18 +1,25 @@
-"""The sans-IO Maelstrom node: envelopes in, envelopes out; one Raft group serving lin-kv.
+"""The sans-IO Maelstrom node: envelopes in, envelopes out; Ferrite's cluster mode serving lin-kv.
 
 `Server.receive(now, envelope)` and `Server.tick(now)` return the envelopes to send, in order;
 `next_deadline()` says when tick() has work. The server never reads a clock, never does IO, and
 never raises on bad input: bad client requests get error 12 (malformed) or 10 (unknown type);
 anything else bad is logged and dropped.
 
+Cluster mode (docs/cluster.md): the node hosts the meta group's core (every node is a member)
+and the cores of the shard groups it belongs to, in one `MultiRaft`. On `init` every node
+computes the same initial layout from the node ids and the config; the meta leader proposes it
+as the meta log's first entry; applying it (epoch 1) starts the shard groups' cores. A client
+request's key picks a slot, the applied slot map a group, and `Router` a way to it.
+
 Client requests are tracked by a node-local request id (rid):
-- write/cas: proposed to the leader as `{"o": node, "r": rid, "w": watermark, "c": cmd}`; the
-  origin answers when *it* applies that entry (every node applies the same log, so the origin
-  knows the result without a reply message). Re-proposed under the same rid after a leader
-  change or `resubmit_after`; the state machine applies a rid at most once (node/kv.py).
-  Answered 11 only if no leader was ever known to take it within `request_hold`; once proposed,
-  a request may still commit, so it is never answered with a definite error by the node.
-- read: a ReadIndex request (not in the log); served from the local state machine once it has
+- write/cas: proposed to the owning group as `{"o": node, "r": rid, "w": watermark, "c": cmd}`
+  (by this node's core if it is a member, else by a member it routes to); the origin answers
+  when it applies that entry, or when the member that proposed it reports the result. Handed
+  again under the same rid after a leader change, a rejection or `resubmit_after`; the group's
+  state machine applies a rid at most once (node/kv.py). Answered 11 only if never handed to any
+  group within `request_hold`; once handed over it may still commit, so it is never answered
+  with a definite error by the node.
+- read: a ReadIndex request (not in the log), served from the group's state machine once it has
   applied up to the confirmed index; answered 11 after `read_deadline` (a read changes nothing).
 """
 
@@ -24,18 +31,21 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from node import protocol as P
+from node.cluster.config import ClusterConfig, ConfigError, load_config, require_supported
+from node.cluster.layout import Layout, initial_layout
+from node.cluster.meta import META_GROUP, MetaState, init_entry
+from node.cluster.multiraft import BATCH, MultiRaft
+from node.cluster.router import (ROUTE, ROUTE_MOVED, ROUTE_OK, ROUTE_RETRY, ROUTE_TYPES,
+                                 Router)
 from node.kv import KV
-from node.raft.core import MESSAGE_TYPES, RaftCore
+from node.raft.core import LEADER, MESSAGE_TYPES, RaftCore
 from node.raft.timing import DEFAULT, Timing
 
-__all__ = ["Server", "GROUP"]
-
-# The single Raft group of this node. Multi-Raft will key cores by group id.
-GROUP = 0
+__all__ = ["Server", "ConfigError"]
 
 _INF = float("inf")
 
-# Field -> required type(s) of incoming Raft messages, checked before they reach the core.
+# Field -> required type(s) of incoming Raft messages, checked before they reach a core.
 _INT = (int,)
 _RAFT_FIELDS: dict[str, dict[str, tuple]] = {
     "raft_prevote": {"term": _INT, "last_index": _INT, "last_term": _INT},
@@ -63,8 +73,23 @@ class _Pending:
     msg_id: int
     cmd: list
     arrived: float
-    submitted_at: float | None = None   # last hand-over to a leader (None: never)
+    group: int | None = None            # the shard group it was last handed to
+    submitted_at: float | None = None   # last hand-over (None: not handed over since)
+    handed: bool = False                # ever handed to a core or a member: may commit
+    attempts: int = 0                   # routings to members of other groups
     read_index: int | None = None       # reads: the confirmed index to wait for
+
+
+@dataclass(slots=True)
+class _Proxy:
+    """A request this node proposed in its group on behalf of another node (Router)."""
+
+    origin: str
+    rid: int
+    group: int
+    cmd: list
+    arrived: float
+    read_index: int | None = None
 
 
 class Server:
@@ -73,21 +98,35 @@ class Server:
     # The Raft core class (tests substitute broken variants to prove the oracles bite).
     core_class = RaftCore
 
+    @classmethod
+    def configure(cls, environ: Any) -> dict:
+        """Constructor arguments from the environment: the cluster config (FERRITE_CLUSTER_*,
+        FERRITE_CONFIG). Used by node/run.py and the simulator alike. Raises ConfigError."""
+        config = load_config(environ)
+        require_supported(config)
+        return {"config": config}
+
     def __init__(self, *, seed: int, log: Callable[[dict], None] | None = None,
-                 timing: Timing = DEFAULT) -> None:
+                 timing: Timing = DEFAULT, config: ClusterConfig | None = None) -> None:
         self._rng = random.Random(seed)
         self._log = log
         self.timing = timing
+        self.config = config if config is not None else ClusterConfig()
         self.node_id: str | None = None
         self.node_ids: list[str] = []
-        self.core: RaftCore | None = None
-        self.kv = KV()
+        self.layout: Layout | None = None
+        self.raft: MultiRaft | None = None
+        self.meta = MetaState()
+        self.router = Router(self.meta)
+        self.kvs: dict[int, KV] = {}
         self._next_msg_id = 0
         self._next_rid = 0
         self._pending: dict[int, _Pending] = {}
-        self._peers: frozenset[str] = frozenset()  # the core's peers, for a quick lookup
-        self._indexed_reads = 0  # pending reads with a read_index: waiting to be applied
-        self._known_leader: str | None = None
+        self._proxied: dict[tuple[str, int], _Proxy] = {}
+        self._nodes: frozenset[str] = frozenset()
+        self._indexed_reads = 0  # pending + proxied reads with a read_index, waiting to apply
+        self._leaders: dict[Any, str | None] = {}
+        self._init_proposed_term = -1
         self._next_sweep = _INF
         self._reply_src: str | None = None
 
@@ -109,8 +148,8 @@ class Server:
         """Fire every timer due at or before `now`; returns envelopes to send."""
         out: list[dict] = []
         try:
-            if self.core is not None and self.core.next_deadline() <= now:
-                self.core.tick(now)
+            if self.raft is not None and self.raft.next_deadline() <= now:
+                self.raft.tick(now)
             if now >= self._next_sweep:
                 self._sweep(now, out)
             self._pump(now, out)
@@ -118,18 +157,18 @@ class Server:
             self._emit({"event": "internal_error", "traceback": traceback.format_exc()})
         return out
 
-    def raft_cores(self) -> dict:
-        """Group id -> this node's Raft core, for test oracles (maelstrom/invariants.py)."""
-        return {} if self.core is None else {GROUP: self.core}
-
     def next_deadline(self) -> float | None:
         """Earliest time at which tick() has work (None: no timer armed)."""
-        if self.core is None:
+        if self.raft is None:
             return None
-        d = self.core.next_deadline()
+        d = self.raft.next_deadline()
         if self._next_sweep < d:
             d = self._next_sweep
         return None if d == _INF else d
+
+    def raft_cores(self) -> dict:
+        """Group id -> this node's Raft core, for test oracles (maelstrom/invariants.py)."""
+        return {} if self.raft is None else self.raft.cores
 
     # ----------------------------------------------------------------------------------------
     # Dispatch
@@ -142,7 +181,7 @@ class Server:
             if type(body) is dict and type(message.get("src")) is str \
                     and body.get("msg_id") is None:
                 t = body.get("type")
-                if type(t) is str and t in MESSAGE_TYPES:
+                if type(t) is str and (t in MESSAGE_TYPES or t == BATCH):
                     self._receive_raft(now, message["src"], body)
                     return
         if not isinstance(message, dict):
@@ -166,8 +205,11 @@ class Server:
         if not isinstance(t, str):
             self._reply_error(out, src, msg_id, P.MALFORMED_REQUEST, "missing or non-string type")
             return
-        if t in MESSAGE_TYPES:
+        if t in MESSAGE_TYPES or t == BATCH:
             self._receive_raft(now, src, body)
+            return
+        if t in ROUTE_TYPES:
+            self._receive_route(now, src, t, body, out)
             return
         if "in_reply_to" in body:
             # A reply to something: we send no requests, so there is nothing to match it to.
@@ -178,6 +220,8 @@ class Server:
             self._receive_init(now, src, body, msg_id, out)
         elif t in P.CLIENT_TYPES:
             self._receive_client(now, src, body, msg_id, out)
+        elif t == "cluster_info":
+            self._receive_cluster_info(src, msg_id, out)
         else:
             self._reply_error(out, src, msg_id, P.NOT_SUPPORTED, f"unsupported message type {t!r}")
 
@@ -192,32 +236,53 @@ class Server:
         if msg_id is None:
             self._reply_error(out, src, None, P.MALFORMED_REQUEST, "missing msg_id")
             return
-        if self.core is None:
+        if self.raft is None:
+            try:
+                layout = initial_layout(sorted(set(node_ids) | {node_id}), self.config)
+            except ConfigError as exc:
+                self._reply_error(out, src, msg_id, P.CRASH, f"bad cluster config: {exc}")
+                return
             self.node_id = node_id
             self.node_ids = sorted(set(node_ids) | {node_id})
-            self.core = self.core_class(group=GROUP, node_id=node_id, voters=self.node_ids,
-                                 rng=random.Random(self._rng.getrandbits(64)), now=now,
-                                 timing=self.timing, log=self._emit_core)
-            self._peers = frozenset(self.core.peers)
-            self._emit({"event": "init", "node_id": node_id, "node_ids": self.node_ids})
+            self._nodes = frozenset(self.node_ids) - {node_id}
+            self.layout = layout
+            self.raft = MultiRaft(node_id=node_id, rng=random.Random(self._rng.getrandbits(64)),
+                                  timing=self.timing, log=self._emit_core,
+                                  core_class=self.core_class)
+            self.raft.add_group(now, META_GROUP, list(layout.meta_voters),
+                                list(layout.meta_learners))
+            self._emit({"event": "init", "node_id": node_id, "node_ids": self.node_ids,
+                        "config": self.config.to_dict(), "meta_voters": list(layout.meta_voters)})
         elif node_id != self.node_id:
             self._emit({"event": "reinit_ignored", "node_id": node_id})
         self._send(out, src, {"type": "init_ok", "in_reply_to": msg_id})
 
     def _receive_raft(self, now: float, src: str, body: dict) -> None:
-        core = self.core
-        if core is None or src not in self._peers:
+        raft = self.raft
+        if raft is None or src not in self._nodes:
             self._emit({"event": "raft_message_dropped", "src": src, "type": body["type"]})
             return
-        if body.get("group") != GROUP:
-            self._emit({"event": "unknown_group", "src": src, "group": _clip(body.get("group"))})
+        if body["type"] == BATCH:
+            msgs = body.get("msgs")
+            if type(msgs) is not list:
+                self._emit({"event": "bad_raft_message", "src": src, "field": "msgs"})
+                return
+            for m in msgs:
+                if type(m) is dict and m.get("type") in MESSAGE_TYPES:
+                    self._step_raft(now, src, m)
+                else:
+                    self._emit({"event": "bad_raft_message", "src": src, "field": "msgs"})
             return
+        self._step_raft(now, src, body)
+
+    def _step_raft(self, now: float, src: str, body: dict) -> None:
         get = body.get
         for field, exact in _RAFT_FIELD_TYPES[body["type"]]:
             if type(get(field)) is not exact and not self._raft_field_ok(body, field):
                 self._emit({"event": "bad_raft_message", "src": src, "field": field})
                 return
-        core.step(now, src, body)
+        # A group we are not (yet) a member of: we learn of it from the meta log; drop.
+        self.raft.step(now, src, body)
 
     @staticmethod
     def _raft_field_ok(body: dict, field: str) -> bool:
@@ -235,7 +300,7 @@ class Server:
         except P.Malformed as e:
             self._reply_error(out, src, msg_id, P.MALFORMED_REQUEST, str(e))
             return
-        if self.core is None:
+        if self.raft is None:
             self._reply_error(out, src, msg_id, P.TEMPORARILY_UNAVAILABLE, "node not initialized")
             return
         self._next_rid += 1
@@ -243,21 +308,68 @@ class Server:
         self._pending[p.rid] = p
         if self._next_sweep == _INF:
             self._next_sweep = now + self.timing.sweep_interval
-        self._submit(now, p)
+        self._submit(now, p, out)
+
+    def _receive_cluster_info(self, src: str, msg_id: int | None, out: list[dict]) -> None:
+        if msg_id is None:
+            self._reply_error(out, src, None, P.MALFORMED_REQUEST, "missing msg_id")
+            return
+        if self.raft is None:
+            self._reply_error(out, src, msg_id, P.TEMPORARILY_UNAVAILABLE, "node not initialized")
+            return
+        self._send(out, src, {"type": "cluster_info_ok", "in_reply_to": msg_id,
+                              **self.cluster_info()})
+
+    def cluster_info(self) -> dict:
+        """This node's view of the cluster (the `cluster_info` RPC; docs/cluster.md)."""
+        meta = self.meta
+        groups = {}
+        all_groups = {META_GROUP: (self.layout.meta_voters, self.layout.meta_learners)}
+        for g, m in meta.groups.items():
+            all_groups[g] = (m.voters, m.learners)
+        for g, (voters, learners) in all_groups.items():
+            core = self.raft.cores.get(g)
+            groups[str(g)] = {"voters": list(voters), "learners": list(learners),
+                              "leader": core.lead if core else None,
+                              "term": core.term if core else None,
+                              "role": core.role if core else None,
+                              "commit": core.commit if core else None}
+        return {"node": self.node_id, "epoch": meta.epoch, "digest": meta.digest(),
+                "config": self.config.to_dict(),
+                "slots": meta.slots.ranges() if meta.slots is not None else [],
+                "groups": groups,
+                "roles": {str(g): c.role for g, c in self.raft.cores.items()}}
 
     # ----------------------------------------------------------------------------------------
-    # Requests
+    # Requests: this node's clients
 
-    def _submit(self, now: float, p: _Pending) -> None:
-        """Hand `p` to the leader (or ask it for a read index); no-op if no leader is known."""
-        core = self.core
-        if p.cmd[0] == "read":
-            ok = core.read_index(now, p.rid)
-        else:
-            ok = core.propose(now, {"o": self.node_id, "r": p.rid, "w": self._watermark(),
-                                    "c": p.cmd})
-        if ok:
-            p.submitted_at = now
+    def _submit(self, now: float, p: _Pending, out: list[dict]) -> None:
+        """Hand `p` to its group: our own core if we are a member, else a member (Router).
+        A no-op while no map is applied or no leader is known."""
+        group = self.router.group_of(p.cmd[1])
+        if group is None:
+            return
+        p.group = group
+        core = self.raft.cores.get(group)
+        if core is not None:
+            if p.cmd[0] == "read":
+                ok = core.read_index(now, p.rid)
+            else:
+                ok = core.propose(now, {"o": self.node_id, "r": p.rid, "w": self._watermark(),
+                                        "c": p.cmd})
+            self.raft.touched()
+            if ok:
+                p.submitted_at = now
+                p.handed = True
+            return
+        target = self.router.target(group, p.attempts)
+        if target is None:
+            return
+        p.attempts += 1
+        p.submitted_at = now
+        p.handed = p.handed or p.cmd[0] != "read"
+        self._send(out, target, {"type": ROUTE, "rid": p.rid, "w": self._watermark(),
+                                 "cmd": p.cmd, "shard": group, "epoch": self.meta.epoch})
 
     def _watermark(self) -> int:
         # Lowest rid of a write still waiting (dict order is rid order).
@@ -268,7 +380,6 @@ class Server:
 
     def _sweep(self, now: float, out: list[dict]) -> None:
         t = self.timing
-        leader_known = self.core.lead is not None
         for rid in list(self._pending):
             p = self._pending[rid]
             age = now - p.arrived
@@ -279,78 +390,200 @@ class Server:
                         self._indexed_reads -= 1
                     self._reply_error(out, p.client, p.msg_id, P.TEMPORARILY_UNAVAILABLE,
                                       "read not confirmed by a leader in time")
-                elif p.read_index is None and leader_known and (
+                elif p.read_index is None and (
                         p.submitted_at is None or now - p.submitted_at >= t.resubmit_after):
-                    self._submit(now, p)
-            elif p.submitted_at is None:
-                if leader_known:
-                    self._submit(now, p)
-                elif age >= t.request_hold:
-                    # Never handed to any leader: surely not applied, and now never will be.
+                    self._submit(now, p, out)
+            elif not p.handed:
+                if age >= t.request_hold:
+                    # Never handed to any group: surely not applied, and now never will be.
                     del self._pending[rid]
                     self._reply_error(out, p.client, p.msg_id, P.TEMPORARILY_UNAVAILABLE,
-                                      "no leader known")
+                                      "no leader known" if self.meta.epoch else
+                                      "no slot map yet")
+                else:
+                    self._submit(now, p, out)
             elif age >= t.give_up_after:
                 # The client timed out long ago; its op is indeterminate either way.
                 del self._pending[rid]
-            elif leader_known and now - p.submitted_at >= t.resubmit_after:
-                self._submit(now, p)
-        self._next_sweep = now + t.sweep_interval if self._pending else _INF
+            elif p.submitted_at is None or now - p.submitted_at >= t.resubmit_after:
+                self._submit(now, p, out)
+        for key in [k for k, x in self._proxied.items() if now - x.arrived >= t.give_up_after]:
+            x = self._proxied.pop(key)
+            if x.read_index is not None:
+                self._indexed_reads -= 1
+        busy = self._pending or self._proxied
+        self._next_sweep = now + t.sweep_interval if busy else _INF
+
+    # ----------------------------------------------------------------------------------------
+    # Requests routed to us by other nodes (node/cluster/router.py)
+
+    def _receive_route(self, now: float, src: str, t: str, body: dict, out: list[dict]) -> None:
+        rid = body.get("rid")
+        if self.raft is None or src not in self._nodes or type(rid) is not int:
+            self._emit({"event": "bad_route", "src": src, "type": t})
+            return
+        if t == ROUTE:
+            self._proxy(now, src, rid, body, out)
+            return
+        p = self._pending.get(rid)
+        if p is None:
+            return  # answered already (a duplicate, or the result arrived another way)
+        if t == ROUTE_OK:
+            if p.group is not None:
+                self.router.answered(p.group, src)
+            del self._pending[rid]
+            if p.read_index is not None:
+                self._indexed_reads -= 1
+            code = body.get("code")
+            if p.cmd[0] == "read" and code == 0:
+                self._send(out, p.client, {"type": "read_ok", "in_reply_to": p.msg_id,
+                                           "value": body.get("value")})
+            elif code == 0:
+                self._send(out, p.client, {"type": p.cmd[0] + "_ok", "in_reply_to": p.msg_id})
+            else:
+                code = code if type(code) is int else P.CRASH
+                self._reply_error(out, p.client, p.msg_id, code, str(body.get("text", "")))
+        else:  # moved, or retry: nothing proposed this time; try again at the next sweep
+            if p.group is not None:
+                self.router.failed(p.group, src)
+            p.submitted_at = None
+
+    def _proxy(self, now: float, src: str, rid: int, body: dict, out: list[dict]) -> None:
+        cmd, w, shard = body.get("cmd"), body.get("w"), body.get("shard")
+        try:
+            cmd = P.parse_client_request(_command_body(cmd))
+        except (P.Malformed, TypeError, KeyError, IndexError):
+            self._emit({"event": "bad_route", "src": src, "why": "command"})
+            return
+        if type(w) is not int:
+            self._emit({"event": "bad_route", "src": src, "why": "watermark"})
+            return
+        group = self.router.group_of(cmd[1])
+        core = self.raft.cores.get(group) if group is not None else None
+        if group is None or group != shard or core is None:
+            self._send(out, src, {"type": ROUTE_MOVED, "rid": rid, "epoch": self.meta.epoch,
+                                  "owner": group})
+            return
+        key = (src, rid)
+        proxy = self._proxied.get(key)
+        if proxy is None:
+            proxy = self._proxied[key] = _Proxy(src, rid, group, cmd, now)
+        if self._next_sweep == _INF:
+            self._next_sweep = now + self.timing.sweep_interval
+        if cmd[0] == "read":
+            ok = proxy.read_index is not None or core.read_index(now, ["p", src, rid])
+        else:
+            ok = core.propose(now, {"o": src, "r": rid, "w": w, "c": cmd})
+        self.raft.touched()
+        if not ok:
+            self._proxied.pop(key, None)
+            self._send(out, src, {"type": ROUTE_RETRY, "rid": rid})
+
+    # ----------------------------------------------------------------------------------------
+    # Applying and serving
 
     def _pump(self, now: float, out: list[dict]) -> None:
-        """Drain the core: send its messages, apply committed entries, serve reads."""
-        core = self.core
-        if core is None:
+        """Drain the cores: send their messages, apply committed entries, serve reads."""
+        raft = self.raft
+        if raft is None:
             return
-        if core.lead != self._known_leader:
-            self._known_leader = core.lead
-            if core.lead is not None:
-                # A new leader: hand it everything still waiting (same rids: at most once).
-                for p in list(self._pending.values()):
-                    if p.read_index is None:
-                        self._submit(now, p)
+        for group, core in raft.cores.items():
+            if core.lead != self._leaders.get(group):
+                self._leaders[group] = core.lead
+                if core.lead is not None:
+                    self._new_leader(now, group, core, out)
+        meta_core = raft.cores[META_GROUP]
+        if (meta_core.role == LEADER and self.meta.epoch == 0
+                and self._init_proposed_term != meta_core.term):
+            # The first data entry of the meta log: the layout every node computed alike.
+            self._init_proposed_term = meta_core.term
+            meta_core.propose(now, init_entry(self.layout, self.config))
         node_id = self.node_id
-        pending = self._pending
-        messages = core.take_messages()
+        for group, core in list(raft.cores.items()):
+            if core.applied < core.commit:
+                if group == META_GROUP:
+                    for _index, data in core.take_committed():
+                        if data is not None and self.meta.apply(data):
+                            self._new_epoch(now, out)
+                    continue
+                kv = self.kvs[group]
+                for _index, data in core.take_committed():
+                    if data is None:
+                        continue  # a leader's no-op
+                    result = kv.apply(data)
+                    origin = data["o"]
+                    if origin == node_id:
+                        p = self._pending.pop(data["r"], None)
+                        if p is not None and result is not None:
+                            self._answer_write(out, p, result)
+                    else:
+                        x = self._proxied.pop((origin, data["r"]), None)
+                        if x is not None and result is not None:
+                            self._send(out, origin, {"type": ROUTE_OK, "rid": x.rid,
+                                                     "code": result[0], "text": result[1]})
+            for ctx, index in core.take_read_states():
+                if type(ctx) is int:
+                    p = self._pending.get(ctx)
+                    if p is not None and p.read_index is None:
+                        p.read_index = index
+                        self._indexed_reads += 1
+                elif type(ctx) is list and len(ctx) == 3:
+                    x = self._proxied.get((ctx[1], ctx[2]))
+                    if x is not None and x.read_index is None:
+                        x.read_index = index
+                        self._indexed_reads += 1
+        if self._indexed_reads:
+            self._serve_reads(out)
+        messages = raft.take_messages()
         if messages:
             append = out.append
             for dest, body in messages:
                 append({"src": node_id, "dest": dest, "body": body})
-        if core.applied < core.commit:  # (take_committed() would return nothing)
-            apply = self.kv.apply
-            for _index, data in core.take_committed():
-                if data is None:
-                    continue  # a leader's no-op
-                result = apply(data)
-                if data["o"] == node_id:
-                    p = pending.pop(data["r"], None)
-                    if p is not None and p.read_index is not None:
-                        self._indexed_reads -= 1  # (never: rids of reads are not logged)
-                    if p is not None and result is not None:
-                        self._answer_write(out, p, result)
-        for ctx, index in core.take_read_states():
-            p = pending.get(ctx)
-            if p is not None and p.read_index is None:
-                p.read_index = index
-                self._indexed_reads += 1
-        applied = core.applied
-        if applied and self._indexed_reads:
-            ready = None
-            for rid, p in pending.items():
-                if p.read_index is not None and p.read_index <= applied:
-                    if ready is None:
-                        ready = [rid]
-                    else:
-                        ready.append(rid)
-            for rid in ready or ():
-                p = pending.pop(rid)
-                self._indexed_reads -= 1
-                code, value = self.kv.read(p.cmd[1])
-                if code:
-                    self._reply_error(out, p.client, p.msg_id, code, value)
-                else:
-                    self._send(out, p.client, {"type": "read_ok", "in_reply_to": p.msg_id,
-                                               "value": value})
+
+    def _serve_reads(self, out: list[dict]) -> None:
+        cores = self.raft.cores
+        for rid in [r for r, p in self._pending.items() if p.read_index is not None
+                    and p.read_index <= cores[p.group].applied]:
+            p = self._pending.pop(rid)
+            self._indexed_reads -= 1
+            code, value = self.kvs[p.group].read(p.cmd[1])
+            if code:
+                self._reply_error(out, p.client, p.msg_id, code, value)
+            else:
+                self._send(out, p.client, {"type": "read_ok", "in_reply_to": p.msg_id,
+                                           "value": value})
+        for key in [k for k, x in self._proxied.items() if x.read_index is not None
+                    and x.read_index <= cores[x.group].applied]:
+            x = self._proxied.pop(key)
+            self._indexed_reads -= 1
+            code, value = self.kvs[x.group].read(x.cmd[1])
+            reply = {"type": ROUTE_OK, "rid": x.rid, "code": code}
+            reply["text" if code else "value"] = value
+            self._send(out, x.origin, reply)
+
+    def _new_leader(self, now: float, group: Any, core: RaftCore, out: list[dict]) -> None:
+        """A group has a (new) leader: hand it our waiting requests again (same rids)."""
+        if group == META_GROUP:
+            return
+        for p in list(self._pending.values()):
+            if p.group == group and p.read_index is None:
+                self._submit(now, p, out)
+
+    def _new_epoch(self, now: float, out: list[dict]) -> None:
+        """The meta state changed: log it, start the cores of groups we now belong to, and
+        hand over requests that waited for a map."""
+        meta = self.meta
+        self._emit({"event": "meta_epoch", "epoch": meta.epoch, "digest": meta.digest(),
+                    "slots": meta.slots.ranges(),
+                    "groups": {str(g): list(m.voters) for g, m in meta.groups.items()}})
+        for group in meta.member_groups(self.node_id):
+            if group not in self.raft.cores:
+                m = meta.groups[group]
+                self.raft.add_group(now, group, list(m.voters), list(m.learners))
+                self.kvs[group] = KV()
+        for p in list(self._pending.values()):
+            if p.submitted_at is None:
+                self._submit(now, p, out)
 
     def _answer_write(self, out: list[dict], p: _Pending, result: tuple[int, str]) -> None:
         code, text = result
@@ -378,6 +611,19 @@ class Server:
 
     def _emit_core(self, event: dict) -> None:
         self._emit(event)
+
+
+def _command_body(cmd: Any) -> dict:
+    """A routed command ["read", k] | ["write", k, v] | ["cas", k, from, to] as a request body,
+    so that it is validated exactly like a client's."""
+    op = cmd[0]
+    if op == "read":
+        return {"type": "read", "key": cmd[1]}
+    if op == "write":
+        return {"type": "write", "key": cmd[1], "value": cmd[2]}
+    if op == "cas":
+        return {"type": "cas", "key": cmd[1], "from": cmd[2], "to": cmd[3]}
+    raise KeyError(op)
 
 
 def _clip(x: Any) -> Any:

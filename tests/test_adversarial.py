@@ -38,7 +38,7 @@ CAUGHT = dict(node_count=3, concurrency=12, rate=200.0, time_limit=60.0, nemesis
 
 
 def test_invariant_oracle_catches_the_stale_ack_variant(tmp_path) -> None:
-    r = _run(adversarial_options(20, sim_node=STALE_ACKS, **CAUGHT), tmp_path)
+    r = _run(adversarial_options(3, sim_node=STALE_ACKS, **CAUGHT), tmp_path)
     inv = r["invariants"]
     assert inv["valid?"] is False
     assert r["valid?"] is False  # the oracle's verdict fails the run
@@ -48,7 +48,7 @@ def test_invariant_oracle_catches_the_stale_ack_variant(tmp_path) -> None:
 
 
 def test_the_same_seed_is_clean_with_the_real_node(tmp_path) -> None:
-    r = _run(adversarial_options(20, sim_node="node.server:Server", **CAUGHT), tmp_path)
+    r = _run(adversarial_options(3, sim_node="node.server:Server", **CAUGHT), tmp_path)
     assert r["invariants"]["valid?"] is True
     assert r["invariants"]["reads-confirmed"] > 100
 

@@ -45,13 +45,20 @@ class MultiRaft:
     # -- groups ------------------------------------------------------------------------------
     def add_group(self, now: float, group: Any, voters: list[str],
                   learners: list[str] = ()) -> RaftCore:
-        """Start this node's core of `group` (a voter, or a learner if listed as one)."""
+        """Start this node's core of `group` (a voter, or a learner if listed as one).
+
+        The group's first voter is its expected leader (node/cluster/layout.py spreads them
+        over the nodes): it campaigns at once instead of after an election timeout, so a new
+        group has a leader within a round trip, and leaders land where the layout put them.
+        Safety does not care who campaigns when."""
         core = self._core_class(group=group, node_id=self.node_id, voters=list(voters),
                                 learners=list(learners),
                                 rng=random.Random(self._rng.getrandbits(64)), now=now,
                                 timing=self.timing, log=self._log)
         self.cores[group] = core
         self._deadline = None
+        if voters and voters[0] == self.node_id:
+            core.become_pre_candidate(now)
         return core
 
     # -- inputs ------------------------------------------------------------------------------

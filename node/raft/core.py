@@ -202,7 +202,7 @@ class RaftCore:
                     if pr.inflight and now >= pr.inflight[0][1] + self._resend_timeout:
                         pr.become_probe()
                         self._flush_at = now
-                    elif (soon >= pr.last_sent_at + t.heartbeat_interval
+                    elif (pr.voter and soon >= pr.last_sent_at + t.heartbeat_interval
                           and pr.window_open(self._max_inflight())):
                         self._flush_at = now
         elif now >= self._election_deadline:
@@ -265,7 +265,8 @@ class RaftCore:
                     x = inflight[0][1] + resend
                     if x < d:
                         d = x
-                if (not inflight) if pr.state == PROBE else len(inflight) < max_inflight:
+                if pr.voter and ((not inflight) if pr.state == PROBE
+                                 else len(inflight) < max_inflight):
                     # A closed window waits for acks or the resend timeout, not the heartbeat.
                     x = pr.last_sent_at + heartbeat
                     if x < d:
@@ -696,6 +697,8 @@ class RaftCore:
             return True
         if pr.state == PROBE:
             return True  # learn where the follower stands
+        if not pr.voter:
+            return False  # learners have no election timer to reset: no idle heartbeats
         # Same expression as next_deadline(): (a + b) - a >= b can fail in floating point.
         return now + self._hb_slack >= pr.last_sent_at + self.timing.heartbeat_interval
 

@@ -16,13 +16,14 @@ class StaleReadServer(Server):
     """`node.server.Server`, except that reads are served from local state immediately."""
 
     def _receive_client(self, now: float, src: str, body: dict, msg_id, out: list) -> None:
-        if body.get("type") == "read" and self.core is not None and msg_id is not None:
+        if body.get("type") == "read" and self.raft is not None and msg_id is not None:
             try:
                 cmd = P.parse_client_request(body)
             except P.Malformed:
                 cmd = None
-            if cmd is not None:
-                code, value = self.kv.read(cmd[1])
+            kv = self.kvs.get(self.router.group_of(cmd[1])) if cmd is not None else None
+            if kv is not None:  # a member of the key's group: answer from our own copy
+                code, value = kv.read(cmd[1])
                 if code:
                     self._reply_error(out, src, msg_id, code, value)
                 else:
