@@ -9,6 +9,8 @@ reads are caught in every run.
 from __future__ import annotations
 
 import json
+import os
+import select
 from pathlib import Path
 
 import pytest
@@ -174,13 +176,16 @@ def test_progress_line_only_on_a_terminal_and_not_quiet():
 
 # -- nothing hidden, nothing lost: process groups, node exits, unread output, replies ----------
 
-def _dead(pid: int) -> bool:
-    """True if the process is gone (a zombie waiting for its reaper counts as gone)."""
+def _dead(pid: int, within: float = 10.0) -> bool:
+    """True once the process has exited (waited for through a pidfd, at most `within` s)."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
         return True
+    try:
+        return bool(select.select([fd], [], [], within)[0])
+    finally:
+        os.close(fd)
 
 
 def test_node_exit_is_reported_though_a_child_keeps_its_stdout_open(tmp_path):

@@ -5,6 +5,7 @@ deadline, never a bare sleep."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import time
 
@@ -13,12 +14,16 @@ import pytest
 from maelstrom.process import ProcessHost
 
 
-def _dead(pid: int) -> bool:
+def _dead(pid: int, within: float = 10.0) -> bool:
+    """True once the process has exited (waited for through a pidfd, at most `within` s)."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
         return True
+    try:
+        return bool(select.select([fd], [], [], within)[0])
+    finally:
+        os.close(fd)
 
 
 def host_for(tmp_path, script: str, nodes=("n0",)) -> ProcessHost:
@@ -44,7 +49,7 @@ def test_exit_is_seen_while_a_child_holds_stdout_and_the_child_is_stopped(tmp_pa
     lines, ends = poll_until(host, lambda lines, ends: ends)
     assert ends == ["n0"] and host.run_exit_code("n0") == 3
     child = int(lines[0][1])
-    assert not _dead(child)
+    assert not _dead(child, within=0)
     host.stop(grace=0.5)
     assert _dead(child)
     assert host.held_open == []
