@@ -543,7 +543,18 @@ class Runner:
                       "unread-at-stop": dict(sorted(self._unread.items()))},
             # What the host itself checked (the simulator: `invariants`).
             **(self.host.result_sections() if hasattr(self.host, "result_sections") else {}),
+            # What cluster-mode nodes reported in their logs (maelstrom/cluster_check.py).
+            **self._cluster_section(history),
         })
+
+    def _cluster_section(self, history: list) -> dict:
+        from maelstrom.cluster_check import check_cluster, events_from_logs
+
+        try:
+            cluster = check_cluster(events_from_logs(self.store.node_logs), history)
+        except Exception as exc:  # a checker bug must not lose the run
+            return {"cluster": {"valid?": "unknown", "error": f"{type(exc).__name__}: {exc}"}}
+        return {} if cluster is None else {"cluster": cluster}
 
 
     def _sim_host(self, opts: TestOptions, log_dir: Path, log: Callable[[str], None]) -> Any:

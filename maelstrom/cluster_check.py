@@ -1,0 +1,115 @@
+"""The `cluster` checker: what the nodes themselves reported, read from their logs after a run.
+
+Nodes in cluster mode log (one JSON object per stderr line, docs/cluster.md):
+- `{"event": "role", "role": "leader", "group": G, "term": T, "node": N}` when N takes office;
+- `{"event": "meta_epoch", "epoch": E, "digest": D, "slots": [[lo, hi, group]...], "node": N}`
+  whenever N applies a new meta state.
+
+The checker fails the run if two nodes were leader of the same group in the same term (election
+safety, which no client-visible history may reveal), or if two nodes applied different slot maps
+under the same epoch. It also counts leaderships and failovers per group, and, given the history,
+client operations per shard group (by the slot map of the highest epoch), so that a run shows
+its keys really spread over the groups. Lines that are not JSON objects (tracebacks) are skipped;
+a node that logs nothing of the kind contributes nothing. No events at all: no section.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Iterable
+
+import orjson
+
+__all__ = ["check_cluster", "events_from_logs"]
+
+
+def events_from_logs(log_dir: Path) -> Iterable[dict]:
+    """The `role` (leader) and `meta_epoch` events of every node log in `log_dir`."""
+    for path in sorted(Path(log_dir).glob("*.log")):
+        try:
+            f = open(path, "rb")
+        except OSError:
+            continue
+        with f:
+            for line in f:
+                if b'"leader"' not in line and b'"meta_epoch"' not in line:
+                    continue  # cheap filter: most lines are neither
+                try:
+                    event = orjson.loads(line)
+                except ValueError:
+                    continue
+                if type(event) is not dict:
+                    continue
+                if (event.get("event") == "role" and event.get("role") == "leader") \
+                        or event.get("event") == "meta_epoch":
+                    yield event
+
+
+def check_cluster(events: Iterable[dict], history: list | None = None) -> dict | None:
+    """The `cluster` section of a run's results, or None if no node reported such events."""
+    leaders: dict[tuple, set] = defaultdict(set)
+    maps: dict[Any, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    slots_by_epoch: dict[Any, list] = {}
+    seen = False
+    for e in events:
+        seen = True
+        node = e.get("node")
+        if e.get("event") == "role":
+            leaders[(_key(e.get("group")), e.get("term"))].add(node)
+        else:
+            epoch = e.get("epoch")
+            maps[epoch][str(e.get("digest"))].append(node)
+            if isinstance(e.get("slots"), list):
+                slots_by_epoch.setdefault(epoch, e["slots"])
+    if not seen:
+        return None
+    errors = []
+    for (group, term), nodes in sorted(leaders.items(), key=lambda kv: repr(kv[0])):
+        if len(nodes) > 1:
+            errors.append({"kind": "two-leaders", "group": group, "term": term,
+                           "nodes": sorted(map(str, nodes))})
+    for epoch, digests in sorted(maps.items(), key=lambda kv: repr(kv[0])):
+        if len(digests) > 1:
+            errors.append({"kind": "maps-differ", "epoch": epoch,
+                           "maps": {d: sorted(map(str, n)) for d, n in digests.items()}})
+    terms_per_group = Counter(group for group, _ in leaders)
+    result: dict[str, Any] = {
+        "valid?": not errors,
+        "errors": errors,
+        "leaderships": dict(sorted(terms_per_group.items(), key=lambda kv: repr(kv[0]))),
+        "epochs": sorted((e for e in maps if isinstance(e, int)), key=int),
+    }
+    if history is not None and slots_by_epoch:
+        top = max((e for e in slots_by_epoch if isinstance(e, int)), default=None)
+        if top is not None:
+            result["ops-per-group"] = _ops_per_group(history, slots_by_epoch[top])
+    return result
+
+
+def _ops_per_group(history: list, ranges: list) -> dict:
+    from node.cluster.slots import key_slot  # the node's own hashing, by construction equal
+
+    owner = {}
+    for lo, hi, group in ranges:
+        owner[(lo, hi)] = group
+    bounds = sorted(owner)
+    counts: Counter = Counter()
+    for op in history:
+        if getattr(op, "type", None) != "invoke" or getattr(op, "process", None) == "nemesis":
+            continue
+        value = getattr(op, "value", None)
+        key = value[0] if isinstance(value, (list, tuple)) and value else None
+        try:
+            slot = key_slot(key)
+        except TypeError:
+            continue
+        for lo, hi in bounds:
+            if lo <= slot <= hi:
+                counts[str(owner[(lo, hi)])] += 1
+                break
+    return dict(sorted(counts.items()))
+
+
+def _key(group: Any) -> Any:
+    return group if isinstance(group, (int, str)) else repr(group)
