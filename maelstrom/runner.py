@@ -312,7 +312,8 @@ class Runner:
         if issuing:
             for nem in self.nemeses:
                 if nem.next_at <= now:
-                    self._nemesis_step(now, nem)
+                    # later ops are stamped no earlier than the nemesis op's completion
+                    now = self._nemesis_step(now, nem)
             if self.stagger and self.next_op_at <= now:
                 self._issue(now)
         if self.progress is not None and self.progress.next_at <= now:
@@ -344,7 +345,10 @@ class Runner:
         msg = {"src": cid, "dest": node, "body": body}
         self.net.send(now, cid, node, _dumps(msg), msg)
 
-    def _nemesis_step(self, now: float, nem: Any, heal: bool = False) -> None:
+    def _nemesis_step(self, now: float, nem: Any, heal: bool = False) -> float:
+        """One nemesis operation: its invocation at `now`, its completion once the effect is
+        applied. Returns the completion's time: whatever the caller records next must not be
+        stamped earlier (history times never go back against :index)."""
         f, inv, done, effect = nem.stop() if heal else nem.step(now)
         self._op(now, "info", "nemesis", f, inv)
         if isinstance(nem, PauseNemesis):
@@ -360,7 +364,9 @@ class Runner:
             else:
                 self.net.partition(effect)
             self.log(f"nemesis: {f} {'healed' if effect is None else nem.shape}")
-        self._op(self.clock.now(), "info", "nemesis", f, done)
+        done_at = self.clock.now()
+        self._op(done_at, "info", "nemesis", f, done)
+        return done_at
 
     # -- phases --------------------------------------------------------------------------
     def _init_nodes(self) -> None:
@@ -409,7 +415,7 @@ class Runner:
             # The network is always healed (a recorded stop-partition, as Maelstrom's final
             # generator); paused nodes are resumed if there are any.
             if nem is self.nemesis or nem.paused:
-                self._nemesis_step(now, nem, heal=True)
+                now = self._nemesis_step(now, nem, heal=True)
         recovery = self.opts.effective_recovery_time()
         if recovery > 0:
             self.log(f"Waiting {recovery:g} s for recovery...")

@@ -92,6 +92,24 @@ def test_lagging_kv_is_invalid_under_partitions(tmp_path, seed):
     assert r["workload"]["failures"]
 
 
+def test_history_times_never_go_back_against_index_with_real_processes(tmp_path):
+    """Ops are appended in :index order with non-decreasing :time. A nemesis op completes a
+    moment after it starts (its effect is applied in between); an op issued in the same turn
+    used to be stamped with the turn's earlier time, after the completion."""
+    code, out, store = run(tmp_path, "-w", "lin-kv", "--bin", str(NODES / "kv_owner.py"),
+                           "--node-count", "3", "--concurrency", "2n", "--time-limit", "3",
+                           "--rate", "300", "--nemesis", "partition", "--nemesis-interval",
+                           "0.02", "--recovery-time", "0", "--seed", "5")
+    assert code == 0, out
+    for name in ("history.edn", "history.jsonl"):
+        ops = read_history(store / name)
+        assert [op.index for op in ops] == list(range(len(ops)))
+        assert sum(op.process == "nemesis" for op in ops) > 40  # many nemesis turns
+        back = [(a.index, a.time, b.index, b.time) for a, b in zip(ops, ops[1:])
+                if b.time < a.time]
+        assert back == [], back[:5]
+
+
 def test_missing_or_unusable_bin_is_a_bench_error(tmp_path):
     for bin_ in (str(tmp_path / "nope"), str(NODES / "_node.py"), str(tmp_path)):
         code, out, _ = run(tmp_path, "-w", "echo", "--bin", bin_)
