@@ -9,6 +9,13 @@ Rules (as Maelstrom's net.clj):
 - Every message gets a network-unique `id` (journal and stats use it).
 - A message between two servers is delayed by a latency drawn from the chosen distribution;
   a message to or from a client has zero latency.
+- Relayed messages: a node may print a message whose `src` is another node or a client (a
+  follower passing a client's request on to the leader unchanged). The network routes every
+  message from its *sender*, the process that printed it (or the client that sent it): latency,
+  partitions and the client/server split of the stats follow the sender, not the printed
+  `src`. (Maelstrom routes by the printed `src`, so a relayed client request has no latency
+  and crosses every partition.) The journal keeps the message as printed and adds
+  `"via": sender` to its send and recv lines when the sender is not the message's `src`.
 - Partitions are a *grudge*: dest -> the set of sources whose messages it drops. They are
   applied when a message is delivered, not when it is sent (a message in flight when a
   partition starts is lost; one sent during a partition that is healed before it lands is not).
@@ -31,6 +38,8 @@ import heapq
 import random
 from collections import deque
 from typing import Any, Callable
+
+from maelstrom import json_write
 
 __all__ = ["Network", "NetStats", "LATENCY_DISTS"]
 
@@ -140,10 +149,13 @@ class Network:
             return self._rng.uniform(0.0, 2.0 * mean)
         return self._rng.expovariate(1.0 / mean)
 
-    def send(self, now: float, src: str, dest: str, raw: bytes, body: Any) -> int:
-        """Accept one message (already validated by the caller). `raw` is its JSON text, `body`
-        its parsed form (the runner passes the whole envelope), handed back untouched by due()
-        so nobody parses twice. Returns the message id."""
+    def send(self, now: float, src: str, dest: str, raw: bytes, body: Any,
+             relayed: bool = False) -> int:
+        """Accept one message (already validated by the caller) from sender `src` (the process
+        that printed it, or the client that sent it). `raw` is its JSON text, `body` its parsed
+        form (the runner passes the whole envelope), handed back untouched by due() so nobody
+        parses twice. `relayed`: the message's own `src` is not the sender (the journal says
+        `"via": src`). Returns the message id."""
         mid = self._next_id
         self._next_id = mid + 1
         clients = self.clients
@@ -152,27 +164,33 @@ class Network:
         stats.send_all += 1
         if client:
             stats.send_clients += 1
+        via = _via(src) if relayed else None
         journal = self._journal
         if journal is not None:
-            journal.write(b'{"type":"send","time":%d,"id":%d,"message":%s}\n'
-                          % (int(now * 1e9), mid, raw))
+            if via is None:
+                journal.write(b'{"type":"send","time":%d,"id":%d,"message":%s}\n'
+                              % (int(now * 1e9), mid, raw))
+            else:
+                journal.write(b'{"type":"send","time":%d,"id":%d,"via":%s,"message":%s}\n'
+                              % (int(now * 1e9), mid, via, raw))
         if self._log is not None and self._log_send:
-            self._log(f":send {raw.decode('utf-8', 'replace')}")
+            self._log(f":send {raw.decode('utf-8', 'replace')}"
+                      + (f" (via {src})" if relayed else ""))
         # Entries are (time, order, id, ...): order = 2 x id (+1 for a duplicate copy) keeps
         # ties in send order and never lets the heap compare message bodies.
         if client:
-            self._ready.append((now, mid << 1, mid, src, dest, raw, body, client))
+            self._ready.append((now, mid << 1, mid, src, dest, raw, body, client, via))
         elif self._faulty:
-            self._send_faulty(now, mid, src, dest, raw, body)
+            self._send_faulty(now, mid, src, dest, raw, body, via)
         elif self._mean == 0.0:
-            self._ready.append((now, mid << 1, mid, src, dest, raw, body, client))
+            self._ready.append((now, mid << 1, mid, src, dest, raw, body, client, via))
         else:
             at = now + (self._mean if self._dist == "constant" else self.latency())
-            heapq.heappush(self._heap, (at, mid << 1, mid, src, dest, raw, body, client))
+            heapq.heappush(self._heap, (at, mid << 1, mid, src, dest, raw, body, client, via))
         return mid
 
     def _send_faulty(self, now: float, mid: int, src: str, dest: str, raw: bytes,
-                     body: Any) -> None:
+                     body: Any, via: bytes | None = None) -> None:
         # Draw order is fixed (loss, duplicate, then per copy latency and reorder) and a draw
         # is made only for a fault that is on, so one seed gives one schedule.
         rng = self._fault_rng
@@ -186,7 +204,8 @@ class Network:
                 at += rng.uniform(0.0, self._reorder_delay)
             # Everything goes through the heap here (even at zero latency): a reordered
             # message must be able to land after later ones.
-            heapq.heappush(self._heap, (at, (mid << 1) | copy, mid, src, dest, raw, body, False))
+            heapq.heappush(self._heap,
+                           (at, (mid << 1) | copy, mid, src, dest, raw, body, False, via))
 
     def next_due(self) -> float | None:
         """When the next delivery is due (None if nothing is in flight)."""
@@ -197,8 +216,8 @@ class Network:
         return None
 
     def due(self, now: float) -> list[tuple[str, str, bytes, Any]]:
-        """Remove and return every message due at `now`, as (src, dest, raw, body), dropping
-        those that a partition forbids."""
+        """Remove and return every message due at `now`, as (sender, dest, raw, body),
+        dropping those that a partition forbids (it applies to the sender)."""
         out: list[tuple[str, str, bytes, Any]] = []
         ready, heap = self._ready, self._heap
         if ready:
@@ -225,7 +244,7 @@ class Network:
         emit = out.append
         t_ns = int(now * 1e9)
         received = received_by_clients = 0
-        for _, _, mid, src, dest, raw, body, client in batch:
+        for _, _, mid, src, dest, raw, body, client, via in batch:
             if grudge:
                 drops = grudge.get(dest)
                 if drops is not None and src in drops:
@@ -235,10 +254,15 @@ class Network:
             if client:
                 received_by_clients += 1
             if journal is not None:
-                journal.write(b'{"type":"recv","time":%d,"id":%d,"message":%s}\n'
-                              % (t_ns, mid, raw))
+                if via is None:
+                    journal.write(b'{"type":"recv","time":%d,"id":%d,"message":%s}\n'
+                                  % (t_ns, mid, raw))
+                else:
+                    journal.write(b'{"type":"recv","time":%d,"id":%d,"via":%s,"message":%s}\n'
+                                  % (t_ns, mid, via, raw))
             if log_recv is not None:
-                log_recv(f":recv {raw.decode('utf-8', 'replace')}")
+                log_recv(f":recv {raw.decode('utf-8', 'replace')}"
+                         + (f" (via {src})" if via is not None else ""))
             emit((src, dest, raw, body))
         stats.recv_all += received
         stats.recv_clients += received_by_clients
@@ -246,6 +270,11 @@ class Network:
 
     def in_flight(self) -> int:
         return len(self._ready) + len(self._heap)
+
+
+def _via(sender: str) -> bytes:
+    """The journal's `via` value: the sender's id as JSON text."""
+    return json_write.dumps(sender)
 
 
 def _order(entry: tuple) -> tuple[float, int]:

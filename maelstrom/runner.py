@@ -50,6 +50,7 @@ from orjson import dumps as _dumps, loads as _loads  # a dependency of the bench
 __all__ = ["TestOptions", "Runner", "RunResult"]
 
 _MAX_FAULTS = 10  # recorded per node (all are counted)
+_ENVELOPE_KEYS = frozenset({"src", "dest", "body", "id"})  # Maelstrom's Message schema
 _LINE_EXCERPT = 300
 
 
@@ -161,10 +162,11 @@ class Runner:
         self._log_file = None
 
     # -- logging -------------------------------------------------------------------------
-    def log(self, text: str) -> None:
+    def log(self, text: str, console: bool = True) -> None:
+        """A line for bench.log and, unless --quiet (or `console` is false), stderr."""
         if self._log_file is not None:
             self._log_file.write(text + "\n")
-        if not self.opts.quiet:
+        if console and not self.opts.quiet:
             if self.progress is not None:
                 self.progress.clear()
             print(text, file=sys.stderr)
@@ -200,7 +202,13 @@ class Runner:
     # -- the loop ------------------------------------------------------------------------
     def _check_line(self, node: str, line: bytes) -> Any:
         """The message in a node's stdout line if it is well formed; else None, and the line is
-        reported as the node's fault (blank lines are ignored)."""
+        reported as the node's fault (blank lines are ignored).
+
+        The rules are Maelstrom's (process.clj parse-msg, net.clj's Message schema and
+        validate-msg): a JSON object with exactly `src`, `dest`, `body` and an optional integer
+        `id`; `src` and `dest` name a node or client of this test (any of them: a node may relay
+        another's message, e.g. a client's request passed on unchanged); `body` an object
+        (Maelstrom lets a missing body through as {}: here it is a fault)."""
         try:
             msg = _loads(line)
         except ValueError as exc:
@@ -210,30 +218,44 @@ class Runner:
         if type(msg) is not dict:
             return self._fault(node, "invalid-output", line, "not a JSON object")
         src, dest, body = msg.get("src"), msg.get("dest"), msg.get("body")
-        if src != node:
+        known = self.net.knows
+        if type(src) is not str or not known(src):
             return self._fault(node, "invalid-output", line,
-                               f"src is {excerpt(src)}, but the message came from {node}")
-        if type(dest) is not str or (dest not in self.node_set and not self.net.knows(dest)):
+                               f"src is {excerpt(src)}, which is not a node or client of this "
+                               f"test")
+        if type(dest) is not str or not known(dest):
             return self._fault(node, "invalid-output", line,
                                f"dest {excerpt(dest)} is not a node or client of this test")
-        if type(body) is not dict or type(body.get("type")) is not str:
-            return self._fault(node, "invalid-output", line,
-                               "body must be an object with a string type")
+        if type(body) is not dict:
+            return self._fault(node, "invalid-output", line, "body must be a JSON object")
+        if len(msg) > 3:
+            extra = [k for k in msg if k not in _ENVELOPE_KEYS]
+            if extra:
+                return self._fault(node, "invalid-output", line,
+                                   f"unexpected key {excerpt(extra[0])}: a message has only "
+                                   f"src, dest, body and an integer id")
+            mid = msg.get("id")
+            if type(mid) is not int:
+                return self._fault(node, "invalid-output", line,
+                                   f"id must be an integer, got {excerpt(mid)}")
         return msg
 
     def _on_line(self, now: float, node: str, line: bytes) -> None:
         msg = self._check_line(node, line)
         if msg is not None:
-            self.net.send(now, node, msg["dest"], line, msg)
+            # sent from the printing node's position, whatever its src says (a relay)
+            self.net.send(now, node, msg["dest"], line, msg, msg["src"] != node)
 
     def _on_client_msg(self, now: float, src: str, dest: str, body: dict) -> None:
         init_node = self.init_clients.get(dest)
         if init_node is not None:
+            # The answer to init_node's init, whoever printed it (a relay may pass it on).
             if body.get("type") == "init_ok" and body.get("in_reply_to") == 1:
-                self.pending_init.discard(src)
-            elif body.get("in_reply_to") == 1 and src in self.pending_init:
-                self.pending_init.discard(src)
-                self._fault(src, "init-failed", reason=f"answered init with {excerpt(body, 200)}")
+                self.pending_init.discard(init_node)
+            elif body.get("in_reply_to") == 1 and init_node in self.pending_init:
+                self.pending_init.discard(init_node)
+                self._fault(init_node, "init-failed",
+                            reason=f"answered init with {excerpt(body, 200)}")
             return
         res = self.pool.receive(now, dest, body)
         if res is None:
@@ -276,14 +298,14 @@ class Runner:
                     msg = _loads(line)
                 except ValueError:
                     msg = None
-                if type(msg) is dict:
-                    dest, body = msg.get("dest"), msg.get("body")
+                if type(msg) is dict and len(msg) == 3:
+                    dest = msg.get("dest")
                     if msg.get("src") == node and type(dest) is str \
-                            and (dest in nodes or dest in clients) and type(body) is dict \
-                            and type(body.get("type")) is str:
+                            and (dest in nodes or dest in clients) \
+                            and type(msg.get("body")) is dict:
                         send(now, node, dest, line, msg)
                         continue
-                self._on_line(now, node, line)
+                self._on_line(now, node, line)  # relayed, an id, or a fault
         if exits:
             for node in exits:
                 if self.phase != "stopping":
@@ -349,6 +371,7 @@ class Runner:
         """One nemesis operation: its invocation at `now`, its completion once the effect is
         applied. Returns the completion's time: whatever the caller records next must not be
         stamped earlier (history times never go back against :index)."""
+        was_active = nem.active
         f, inv, done, effect = nem.stop() if heal else nem.step(now)
         self._op(now, "info", "nemesis", f, inv)
         if isinstance(nem, PauseNemesis):
@@ -363,7 +386,11 @@ class Runner:
                 self.net.heal()
             else:
                 self.net.partition(effect)
-            self.log(f"nemesis: {f} {'healed' if effect is None else nem.shape}")
+            if effect is not None or was_active:
+                self.log(f"nemesis: {f} {'healed' if effect is None else nem.shape}")
+            else:  # the final heal of a network already healed: recorded, said once
+                self.log(f"nemesis: {f} (final; the network was already healed)",
+                         console=False)
         done_at = self.clock.now()
         self._op(done_at, "info", "nemesis", f, done)
         return done_at

@@ -96,6 +96,31 @@ def test_stats_and_journal():
     assert events[0]["message"]["src"] == "c0"
 
 
+def test_a_relayed_message_is_routed_from_its_sender_and_journaled_with_via():
+    """n1 passes client c0's request on to n0 unchanged (src c0): latency, partitions and the
+    stats follow n1, the sender; the journal keeps the message as printed, plus `via`."""
+    sink = Sink()
+    n = net(latency=10, journal=sink)
+    body = {"type": "read", "key": 1, "msg_id": 4}
+    raw = json.dumps({"src": "c0", "dest": "n0", "body": body}).encode()
+    n.send(0.0, "n1", "n0", raw, body, relayed=True)          # from n1's position
+    n.send(0.0, "n2", "n0", raw, body, relayed=True)          # the same, relayed by n2
+    assert n.due(0.0) == []                                    # not a zero-latency client link
+    n.partition({"n0": frozenset({"n1"})})                     # n0 drops what n1 sends
+    assert [(s, d) for s, d, _, _ in n.due(0.01)] == [("n2", "n0")]
+    assert n.stats.dropped == 1
+    r = n.stats.result(op_count=1)
+    assert r["servers"]["send-count"] == 2 and r["servers"]["recv-count"] == 1
+    assert r["clients"]["send-count"] == 0
+    events = sink.lines()
+    assert [(e["type"], e.get("via")) for e in events] == [("send", "n1"), ("send", "n2"),
+                                                           ("recv", "n2")]
+    assert all(e["message"]["src"] == "c0" for e in events)   # who it says it is from
+    send(n, 0.02, "n2", "n0")                                  # not relayed: no via
+    n.due(1.0)
+    assert all("via" not in e for e in sink.lines()[3:])
+
+
 def test_bad_configuration_is_refused():
     with pytest.raises(ValueError):
         Network(["n0"], random.Random(0), latency_ms=-1)

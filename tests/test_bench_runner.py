@@ -8,6 +8,7 @@ itself fast and exactly, including garbage output (handlers return raw lines).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -39,7 +40,7 @@ def handler_node(handler):
 
 def echo_node(node, state, msg):
     body = msg["body"]
-    kind = {"init": "init_ok", "echo": "echo_ok"}.get(body["type"])
+    kind = {"init": "init_ok", "echo": "echo_ok"}.get(body.get("type"))
     if kind is None:  # e.g. a garbage message another node addressed to us
         return []
     reply = {"type": kind, "in_reply_to": body["msg_id"]}
@@ -120,10 +121,102 @@ def test_garbage_from_a_node_never_crashes_the_bench(tmp_path, garbage):
     assert (r.store / "history.edn").is_file()
 
 
+# -- which lines are messages: Maelstrom's rules (process.clj parse-msg, net.clj Message) --------
+
+ENVELOPES = [  # (what n0 prints on its first echo, the fault's reason or None)
+    ({"src": "n0", "dest": "n1", "body": {"note": 1}}, None),            # no type: a message
+    ({"src": "n0", "dest": "n1", "body": {"type": "x"}, "id": 7}, None),  # an integer id
+    ({"src": "n2", "dest": "n1", "body": {"type": "x"}}, None),           # another node's
+    ({"src": "c3", "dest": "n1", "body": {"type": "x"}}, None),           # a client's (relay)
+    ({"src": "c0", "dest": "n2", "body": {"type": "x"}}, None),           # an init client's
+    ({"src": "zz", "dest": "n1", "body": {"type": "x"}},
+     'src is "zz", which is not a node or client of this test'),
+    ({"src": "n0", "dest": "c99", "body": {"type": "x"}},
+     'dest "c99" is not a node or client of this test'),
+    ({"src": "n0", "dest": "n1", "body": {"type": "x"}, "id": "7"},
+     'id must be an integer, got "7"'),
+    ({"src": "n0", "dest": "n1", "body": {"type": "x"}, "foo": 1},
+     'unexpected key "foo": a message has only src, dest, body and an integer id'),
+    ({"src": "n0", "dest": "n1"}, "body must be a JSON object"),
+    ({"src": "n0", "dest": "n1", "body": [1]}, "body must be a JSON object"),
+]
+
+
+@pytest.mark.parametrize("envelope, reason", ENVELOPES,
+                         ids=[json.dumps(e) for e, _ in ENVELOPES])
+def test_which_lines_are_messages(tmp_path, envelope, reason):
+    got = []
+
+    def node(node_id, state, msg):
+        out = echo_node(node_id, state, msg)
+        if node_id == "n0" and msg["body"].get("type") == "echo" and not state.get("done"):
+            state["done"] = True
+            out.append(json.dumps(envelope).encode())
+        if node_id != "n0" and msg["src"] == envelope["src"] \
+                and msg.get("body") == envelope.get("body"):
+            got.append(msg)  # delivered, as printed
+        return out
+
+    r = run(tmp_path, handler=node, time_limit=1.0)
+    faults = r.results["nodes"]["faults"]
+    if reason is None:
+        assert faults == [] and r.exit_code == 0
+        assert got == [envelope]
+    else:
+        assert [(f["node"], f["kind"], f["reason"]) for f in faults] == [
+            ("n0", "invalid-output", reason)]
+        assert got == [] and r.exit_code == 1
+
+
+# -- what the console says ---------------------------------------------------------------------
+
+def test_each_heal_is_said_once_and_the_final_heal_is_always_recorded(tmp_path, capsys):
+    """The final phase always heals the network (a recorded stop-partition); when the last
+    nemesis op had healed it already, the console must not say "healed" a second time."""
+    relay_kv = str(Path(__file__).parent / "nodes" / "relay_kv.py")
+    already_healed = 0
+    for seed in range(1, 5):
+        opts = TestOptions(workload="lin-kv", bin=relay_kv, node_count=3, time_limit=5.0,
+                           rate=20.0, concurrency=6, nemesis=["partition"],
+                           nemesis_interval=1.0, recovery_time=0.2, seed=seed, sim=True,
+                           store=str(tmp_path / "store"))
+        r = Runner(opts, WORKLOADS["lin-kv"]).run()
+        said = [line for line in capsys.readouterr().err.splitlines()
+                if line.startswith("nemesis: ")]
+        nemesis = [op for op in r.history if op.process == "nemesis" and op.type == "info"]
+        starts = [op for op in nemesis[1::2] if op.f == "start-partition"]
+        assert nemesis[-1].f == "stop-partition"                      # always healed at the end
+        assert said.count("nemesis: stop-partition healed") == len(starts)  # once per cut
+        assert all(a != b for a, b in zip(said, said[1:]))
+        log = (r.store / "bench.log").read_text()
+        if "nemesis: stop-partition (final; the network was already healed)" in log:
+            already_healed += 1
+            assert nemesis[-3].f == "stop-partition"
+    assert already_healed  # the case that used to print twice was among the seeds
+
+
 # -- nothing hidden, nothing lost (the simulator's side; tests/test_bench.py has processes) -----
 
 def _faults(r):
     return [(f["node"], f["kind"]) for f in r.results["nodes"]["faults"]]
+
+
+def test_fault_counts_count_every_fault_exits_included(tmp_path):
+    """`faults` keeps the first 10 of a node's faults and always its exit; `fault-counts`
+    counts all of them, the exit too (docs/bench.md, Results)."""
+    def node(node_id, state, msg):
+        if node_id == "n1" and msg["body"].get("type") == "echo":
+            state["echoes"] = state.get("echoes", 0) + 1
+            if state["echoes"] == 1:
+                return [b"not json %d" % i for i in range(12)]
+            raise RuntimeError("boom")
+        return echo_node(node_id, state, msg)
+
+    r = run(tmp_path, handler=node, time_limit=2.0)
+    nodes = r.results["nodes"]
+    assert nodes["fault-counts"] == {"n1": 13}
+    kinds = [f["kind"] for f in nodes["faults"] if f["node"] == "n1"]
+    assert kinds == ["invalid-output"] * 10 + ["exited"]
 
 
 def test_second_replies_in_virtual_time(tmp_path):
