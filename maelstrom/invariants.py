@@ -155,14 +155,15 @@ class RaftInvariants:
                                   f"in term {core.term}")
             return
         registered = regs.popleft()
-        voters = core.voters
-        answered = sorted(p for p, ev in view.best.items() if ev > registered and p in voters)
-        need = len(core.voters) // 2 + 1
-        if 1 + len(answered) < need:
+        answered = sorted(p for p, ev in view.best.items() if ev > registered)
+        membership = core.membership  # a majority of every voter set (both, while joint)
+        if not membership.has_quorum([core.id] + answered):
             self._violation(core, f"read {ctx!r} of {origin} confirmed at index {index} in term "
                                   f"{core.term} with answers from {[core.id] + answered} only: "
-                                  f"{need} of {len(core.voters)} must answer AppendEntries "
-                                  f"sent this term after the read arrived (event {registered})")
+                                  f"a majority of {list(membership.voters)}"
+                                  + (f" and of {list(membership.old)}" if membership.old else "")
+                                  + " must answer AppendEntries sent this term after the read "
+                                  f"arrived (event {registered})")
 
     def after_input(self, core: Any) -> None:
         """The end of one call into `core`: check its state."""

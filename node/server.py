@@ -56,6 +56,7 @@ _RAFT_FIELDS: dict[str, dict[str, tuple]] = {
                     "commit": _INT, "seq": _INT},
     "raft_append_ack": {"term": _INT, "ack_term": _INT, "seq": _INT, "success": (bool,)},
     "raft_forward": {"term": _INT},
+    "raft_timeout_now": {"term": _INT},
 }
 # The same as (field, exact type) pairs: what JSON parsing gives, checked with `type(v) is t`.
 # A value that fails it is checked again the slow way, so int subclasses keep passing.

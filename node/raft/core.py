@@ -42,6 +42,7 @@ from typing import Any, Callable
 from node.raft import quorum
 from node.raft.load import LoadMeter
 from node.raft.log import RaftLog
+from node.raft.membership import CONFIG_KEY, Membership, config_of
 from node.raft.progress import PROBE, REPLICATE, Progress
 from node.raft.read_index import ReadIndexQueue
 from node.raft.round_trips import RoundTrips
@@ -56,7 +57,7 @@ LEADER = "leader"
 
 MESSAGE_TYPES = frozenset({
     "raft_prevote", "raft_prevote_ok", "raft_vote", "raft_vote_ok",
-    "raft_append", "raft_append_ack", "raft_forward",
+    "raft_append", "raft_append_ack", "raft_forward", "raft_timeout_now",
 })
 
 _INF = float("inf")
@@ -72,14 +73,14 @@ class RaftCore:
         self.group = group
         self.id = node_id
         # Learners (thesis 4.2.1) receive the log and never vote: no election timer, never in a
-        # quorum (commit, ReadIndex, CheckQuorum, votes, round-trip measures).
-        self.learners = sorted(set(learners) - set(voters))
-        self.is_learner = node_id in self.learners
-        self.voters = sorted(set(voters) | (set() if self.is_learner else {node_id}))
-        self.peers = [v for v in self.voters + self.learners if v != node_id]
-        self._peer_set = frozenset(self.peers)
-        self._voter_peers = [v for v in self.voters if v != node_id]
-        self._voter_set = frozenset(self.voters)
+        # quorum (commit, ReadIndex, CheckQuorum, votes, round-trip measures). The membership
+        # in force is the latest configuration in the log (node/raft/membership.py); this is
+        # the one before any: index 0 of `_configs`.
+        learners = sorted(set(learners) - set(voters))
+        initial = Membership(tuple(sorted(set(voters) | (set() if node_id in learners
+                                                        else {node_id}))), tuple(learners))
+        self._configs: list[tuple[int, Membership]] = [(0, initial)]
+        self._set_membership(initial)
         self.timing = timing
         self._rng = rng
         self._log_event = log
@@ -153,7 +154,8 @@ class RaftCore:
             if type(ts) is float:
                 self._rtts.add(src, now, now - ts)
         if term > self.term:
-            if t in ("raft_prevote", "raft_vote") and self._in_lease(now):
+            if t in ("raft_prevote", "raft_vote") and self._in_lease(now) \
+                    and not m.get("transfer"):
                 # Thesis 9.6: a node that hears from a live leader ignores would-be leaders,
                 # so a partitioned-then-healed node cannot disrupt a working cluster.
                 if self.observer is not None:
@@ -192,6 +194,8 @@ class RaftCore:
         their heartbeats to one peer leave in one turn and share one envelope."""
         self._deadline = None
         if self.role == LEADER:
+            if self._transfer_to is not None:
+                self._maybe_timeout_now(now)
             if now >= self._check_quorum_at:
                 self._check_quorum(now)
             if self.role == LEADER:
@@ -218,6 +222,8 @@ class RaftCore:
         """
         self._deadline = None
         if self.role == LEADER:
+            if self._transfer_to is not None:
+                return False  # leadership is being handed over: the new leader takes it
             self._append(now, [data])
         elif self.lead is not None and self.role == FOLLOWER:
             self._load.add(now, len(self.voters))
@@ -245,6 +251,43 @@ class RaftCore:
         self._after(now)
         return True
 
+    def change_membership(self, now: float, voters: list[str], learners: list[str] = ()) -> bool:
+        """Leader only: start moving the group to `voters` + `learners` (thesis 4.3).
+
+        A change of voters goes through the joint configuration: the leader appends
+        C_old,new now and C_new once C_old,new commits. A change of learners alone is one
+        entry. Returns False (nothing appended) unless we lead, our no-op has committed, and
+        no other change is in flight; the caller retries. A leader not in C_new steps down
+        once C_new commits."""
+        self._deadline = None
+        if self.role != LEADER or self._change_in_flight() or not voters:
+            return False
+        current = self.membership
+        new_voters = tuple(sorted(set(voters)))
+        if new_voters == current.voters:
+            target = Membership(new_voters, tuple(learners))
+        else:
+            target = Membership(new_voters, tuple(learners), old=current.voters)
+        if target == current:
+            return False
+        self._append(now, [target.to_entry()])
+        self._after(now)
+        return True
+
+    def transfer_leadership(self, now: float, target: str) -> bool:
+        """Leader only: hand leadership to voter `target` (thesis 3.10). Once its log has caught
+        up, it is told to campaign at once (`raft_timeout_now`), and it wins unless a vote
+        finds a more up-to-date log. Proposals are refused meanwhile; the transfer is
+        abandoned after an election timeout."""
+        self._deadline = None
+        if self.role != LEADER or target == self.id or target not in self._voter_set:
+            return False
+        self._transfer_to = target
+        self._transfer_until = now + self._timeout_base(now)
+        self._maybe_timeout_now(now)
+        self._after(now)
+        return True
+
     def next_deadline(self) -> float:
         """Earliest time at which tick() has work."""
         d = self._deadline
@@ -257,7 +300,7 @@ class RaftCore:
             t = self.timing
             resend, heartbeat = self._resend_timeout, t.heartbeat_interval
             max_inflight = self._max_inflight()
-            d = min(self._check_quorum_at, self._flush_at)
+            d = min(self._check_quorum_at, self._flush_at, self._transfer_until)
             # (Progress.window_open, inlined: this runs after every call into the core.)
             for pr in self._progress.values():
                 inflight = pr.inflight
@@ -289,7 +332,9 @@ class RaftCore:
             return []
         lo, hi = self.applied + 1, self.commit
         self.applied = hi
-        return list(zip(range(lo, hi + 1), self.log.data_range(lo, hi)))
+        # Configuration entries are the core's own business: the state machine sees None.
+        return [(i, None if type(d) is dict and CONFIG_KEY in d else d)
+                for i, d in zip(range(lo, hi + 1), self.log.data_range(lo, hi))]
 
     def take_read_states(self) -> list[tuple[Any, int]]:
         """(ctx, read_index) of confirmed reads of this node; clears them."""
@@ -330,7 +375,7 @@ class RaftCore:
         self._reset_election_timer(now)
         self._emit({"event": "role", "role": PRE_CANDIDATE, "term": self.term,
                     "last_index": self.log.last_index})
-        if quorum.vote_result(self._votes, len(self.voters)) == quorum.VOTE_WON:
+        if self.membership.vote_result(self._votes) == quorum.VOTE_WON:
             self.become_candidate(now)
             return
         msg = {"type": "raft_prevote", "term": self.term + 1, "last_index": self.log.last_index,
@@ -338,7 +383,7 @@ class RaftCore:
         for peer in self._voter_peers:
             self._send(peer, msg, term=False)
 
-    def become_candidate(self, now: float) -> None:
+    def become_candidate(self, now: float, transfer: bool = False) -> None:
         self._deadline = None
         self.role = CANDIDATE
         self.term += 1
@@ -348,11 +393,13 @@ class RaftCore:
         self._reset_election_timer(now)
         self._emit({"event": "role", "role": CANDIDATE, "term": self.term,
                     "last_index": self.log.last_index})
-        if quorum.vote_result(self._votes, len(self.voters)) == quorum.VOTE_WON:
+        if self.membership.vote_result(self._votes) == quorum.VOTE_WON:
             self.become_leader(now)
             return
         msg = {"type": "raft_vote", "last_index": self.log.last_index,
                "last_term": self.log.last_term, "ts": now}
+        if transfer:
+            msg["transfer"] = True  # voters grant past their lease: the leader asked for it
         for peer in self._voter_peers:
             self._send(peer, msg)
 
@@ -364,7 +411,7 @@ class RaftCore:
         self._reset_leader_state()
         nxt = self.log.last_index + 1
         self._progress = {p: Progress(nxt, p in self._voter_set) for p in self.peers}
-        self._voter_progress = [pr for pr in self._progress.values() if pr.voter]
+        self._voter_progress = [(p, pr) for p, pr in self._progress.items() if pr.voter]
         self._adapt_leader_timeouts(now)
         self._check_quorum_at = now + self._timeout_base(now)
         self._emit({"event": "role", "role": LEADER, "term": self.term,
@@ -378,6 +425,12 @@ class RaftCore:
     # for granted pre-vote answers, which carry term + 1)
 
     def _step_follower(self, now: float, src: str, m: dict) -> None:
+        if m["type"] == "raft_timeout_now":
+            # Our leader hands over leadership: campaign now, no pre-vote, past the lease.
+            if src == self.lead and self.id in self._voter_set:
+                self._emit({"event": "timeout_now", "term": self.term, "from": src})
+                self.become_candidate(now, transfer=True)
+            return
         if m["type"] == "raft_append":
             self.lead = src
             self._last_leader_contact = now
@@ -398,14 +451,14 @@ class RaftCore:
             if m["term"] != self.term + 1 and m["granted"]:
                 return
             self._votes[src] = bool(m["granted"])
-            result = quorum.vote_result(self._votes, len(self.voters))
+            result = self.membership.vote_result(self._votes)
             if result == quorum.VOTE_WON:
                 self.become_candidate(now)
             elif result == quorum.VOTE_LOST:
                 self.become_follower(now, self.term, None)
         elif t == "raft_vote_ok" and self.role == CANDIDATE:
             self._votes[src] = bool(m["granted"])
-            result = quorum.vote_result(self._votes, len(self.voters))
+            result = self.membership.vote_result(self._votes)
             if result == quorum.VOTE_WON:
                 self.become_leader(now)
             elif result == quorum.VOTE_LOST:
@@ -429,8 +482,9 @@ class RaftCore:
         return self.role == LEADER or now - self._last_leader_contact < self._timeout_base(now)
 
     def _handle_vote_request(self, now: float, src: str, m: dict, pre: bool) -> None:
-        can_vote = not self.is_learner and src in self._voter_set and (
-                    self.voted_for == src
+        # Whoever asks, if its log is up to date (thesis 4.2.3: a server votes even for a
+        # candidate outside its latest configuration; the candidate counts votes by its own).
+        can_vote = (self.voted_for == src
                     or (self.voted_for is None and self.lead is None)
                     or (pre and m["term"] > self.term))
         granted = can_vote and self.log.is_up_to_date(m["last_index"], m["last_term"])
@@ -475,9 +529,11 @@ class RaftCore:
             if self._advertised_rtt else 0
 
     def _check_quorum(self, now: float) -> None:
-        active = 1 + sum(1 for pr in self._voter_progress if pr.recent_active)
-        if active < quorum.majority(len(self.voters)):
-            self._emit({"event": "check_quorum_failed", "term": self.term, "active": active})
+        active = [p for p, pr in self._voter_progress if pr.recent_active]
+        active.append(self.id)
+        if not self.membership.has_quorum(active):
+            self._emit({"event": "check_quorum_failed", "term": self.term,
+                        "active": len(active)})
             self.become_follower(now, self.term, None)
             return
         for pr in self._progress.values():
@@ -517,6 +573,8 @@ class RaftCore:
             ack["ts"] = ts
         if self.log.matches(prev_index, prev_term):
             last_new = self.log.append_after(prev_index, entries, self.commit)
+            if entries:
+                self._sync_configs(now, prev_index + 1)
             leader_commit = m["commit"]
             if leader_commit > self.commit:
                 new_commit = min(leader_commit, last_new)
@@ -576,9 +634,11 @@ class RaftCore:
 
     def _reset_leader_state(self) -> None:
         self._progress = {}
-        self._voter_progress: list[Progress] = []  # the voters' entries of _progress
+        self._voter_progress: list[tuple[str, Progress]] = []  # the voters' _progress items
         self._reads.clear()
         self._seq = 0
+        self._transfer_to: str | None = None  # leadership being handed to this voter
+        self._transfer_until = _INF
         self._active_after_seq = 0    # acks of later seqs count as activity for CheckQuorum
         self._advertised_rtt = 0.0    # our quorum round trip, told to followers when slow
         self._slow_inflight = 0       # in-flight window on a slow network (_max_inflight)
@@ -589,7 +649,12 @@ class RaftCore:
         self._load.add(now, len(items))
         log = self.log
         for data in items:
-            log.append(self.term, data)
+            index = log.append(self.term, data)
+            if type(data) is dict and CONFIG_KEY in data:
+                m = config_of(data)
+                if m is not None:  # in force from the moment it is in the log
+                    self._configs.append((index, m))
+                    self._set_membership(m, now)
         self._maybe_commit(now)
         self._schedule_flush(now)
 
@@ -602,7 +667,9 @@ class RaftCore:
         props = m.get("props")
         if props:
             self._append(now, props)
-            self._progress[src].owed = self.log.last_index
+            pr = self._progress.get(src)  # (appending may have changed the membership)
+            if pr is not None:
+                pr.owed = self.log.last_index
         reads = m.get("reads")
         if reads:
             for ctx in reads:
@@ -643,6 +710,20 @@ class RaftCore:
         self._take_forwarded(now, src, m)
         self._confirm_reads(now)
         self._schedule_flush(now)
+        if self._transfer_to == src:
+            self._maybe_timeout_now(now)
+
+    def _maybe_timeout_now(self, now: float) -> None:
+        target = self._transfer_to
+        if target is None:
+            return
+        pr = self._progress.get(target)
+        if now >= self._transfer_until or pr is None:
+            self._emit({"event": "transfer_abandoned", "term": self.term, "to": target})
+            self._transfer_to = None
+            return
+        if pr.match == self.log.last_index:
+            self._send(target, {"type": "raft_timeout_now"})
 
     def _answers_this_term(self, pr: Progress, m: dict) -> bool:
         """Whether ack `m` answers an AppendEntries we sent this follower in this term.
@@ -653,15 +734,87 @@ class RaftCore:
         return m.get("ack_term") == self.term and 0 < m["seq"] <= pr.sent_seq
 
     def _maybe_commit(self, now: float) -> None:
-        matches = [self.log.last_index]
-        for pr in self._voter_progress:
-            matches.append(pr.match)
-        index = quorum.quorum_value(matches, len(self.voters))
+        m = self.membership
+        if m.old is None:  # the usual case, inlined: this runs on every ack
+            matches = [pr.match for _, pr in self._voter_progress]
+            if self.id in self._voter_set:
+                matches.append(self.log.last_index)
+            index = quorum.quorum_value(matches, len(m.voters))
+        else:
+            values = {p: pr.match for p, pr in self._voter_progress}
+            values[self.id] = self.log.last_index
+            index = m.quorum_value(values)
         # 5.4.2: only entries of the current term are committed by counting replicas.
         if index > self.commit and self.log.term(index) == self.term:
             self.commit = index
             self._maybe_log_commit(now)
             self._confirm_reads(now)
+            if self._configs[-1][0] <= index and len(self._configs) > 1:
+                self._config_committed(now)
+
+    def _config_committed(self, now: float) -> None:
+        """The latest configuration is committed: finish a joint change, or step down if a
+        change left us out of the voters."""
+        m = self.membership
+        if m.joint:
+            self._append(now, [Membership(m.voters, m.learners).to_entry()])
+        elif self.id not in m.voters and self.role == LEADER:
+            self._emit({"event": "removed_leader_steps_down", "term": self.term})
+            self.become_follower(now, self.term, None)
+
+    def _change_in_flight(self) -> bool:
+        """A configuration change is not finished (or we cannot know yet: our no-op has not
+        committed, so an earlier leader's change may still be in flight)."""
+        return (self._configs[-1][0] > self.commit or self.membership.joint
+                or self.log.term(self.commit) != self.term)
+
+    def _sync_configs(self, now: float, lo: int) -> None:
+        """Entries from `lo` on may have changed (a follower's log): the membership in force
+        is again the latest configuration in the log."""
+        configs = self._configs
+        log = self.log
+        while len(configs) > 1 and (configs[-1][0] >= lo or configs[-1][0] > log.last_index):
+            configs.pop()
+        for i in range(lo, log.last_index + 1):
+            d = log.data(i)
+            if type(d) is dict and CONFIG_KEY in d:
+                m = config_of(d)
+                if m is not None:
+                    configs.append((i, m))
+        if configs[-1][1] != self.membership:
+            self._set_membership(configs[-1][1], now)
+
+    def _set_membership(self, m: Membership, now: float | None = None) -> None:
+        self.membership = m
+        self.voters = list(m.all_voters)
+        self.learners = list(m.learners)
+        # Learners, and nodes a change removed, never campaign.
+        self.is_learner = self.id not in m.all_voters
+        self.peers = [n for n in m.members if n != self.id]
+        self._peer_set = frozenset(self.peers)
+        self._voter_peers = [v for v in self.voters if v != self.id]
+        self._voter_set = frozenset(self.voters)
+        if now is None:
+            return  # (construction)
+        self._deadline = None
+        self._emit({"event": "membership", "term": self.term, "voters": list(m.voters),
+                    "learners": list(m.learners), "old": list(m.old) if m.old else None})
+        if self.role == LEADER:
+            nxt = self.log.last_index + 1
+            for p in self.peers:
+                if p not in self._progress:
+                    self._progress[p] = Progress(nxt, False)
+            for p in [p for p in self._progress if p not in self._peer_set]:
+                del self._progress[p]
+            for p, pr in self._progress.items():
+                pr.voter = p in self._voter_set
+            self._voter_progress = [(p, pr) for p, pr in self._progress.items() if pr.voter]
+            if self._transfer_to is not None and self._transfer_to not in self._voter_set:
+                self._transfer_to = None
+        elif self.is_learner:
+            self._election_deadline = _INF
+        elif self._election_deadline == _INF:
+            self._reset_election_timer(now)
 
     def _register_read(self, now: float, origin: str, ctx: Any) -> None:
         # The next AppendEntries to go out carries seq + 1: acks of it prove we still lead.
@@ -675,10 +828,10 @@ class RaftCore:
     def _confirm_reads(self, now: float) -> None:
         if not self._reads or self.log.term(self.commit) != self.term:
             return  # not before our no-op commits: only then is our commit index current
-        acked = [_INF]  # the leader itself acknowledges everything it sends
-        for pr in self._voter_progress:
-            acked.append(pr.acked_seq)
-        q = quorum.quorum_value(acked, len(self.voters))
+        # The leader itself acknowledges everything it sends.
+        values = {p: pr.acked_seq for p, pr in self._voter_progress}
+        values[self.id] = _INF
+        q = self.membership.quorum_value(values)
         for origin, ctx in self._reads.confirm(q):
             if self.observer is not None:
                 self.observer.read_confirmed(self, origin, ctx, self.commit)

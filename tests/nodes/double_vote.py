@@ -17,7 +17,10 @@ class DoubleVoteCore(RaftCore):
 
     def _step_candidate(self, now: float, src: str, m: dict) -> None:
         if m.get("type") == "raft_vote_ok" and m.get("granted") and self.role == CANDIDATE:
-            self._votes[src + "#again"] = True  # the bug: the same grant counted once more
+            # The bug: the same grant counted once more (booked to a voter not heard from).
+            other = next((v for v in self.voters if v not in self._votes and v != src), None)
+            if other is not None:
+                self._votes[other] = True
         super()._step_candidate(now, src, m)
 
 
