@@ -96,4 +96,9 @@ class LinKVWorkload:
             from maelstrom.checker import check
         except ImportError:  # the linearizability checker has not landed in this tree yet
             return {"valid?": "unknown", "error": "no linearizability checker available"}
-        return check(history, model="lin-kv")
+        from maelstrom.checker.lost_writes import lost_writes
+
+        result = check(history, model="lin-kv")
+        # A diagnostic beside the verdict: acknowledged writes a later read shows lost.
+        result["lost-writes"] = lost_writes(history)
+        return result
