@@ -11,23 +11,13 @@ computes the same initial layout from the node ids and the config; the meta lead
 as the meta log's first entry; applying it (epoch 1) starts the shard groups' cores. A client
 request's key picks a slot, the applied slot map a group, and `Router` a way to it.
 
-Client requests are tracked by a node-local request id (rid):
-- write/cas: proposed to the owning group as `{"o": node, "r": rid, "w": watermark, "c": cmd}`
-  (by this node's core if it is a member, else by a member it routes to); the origin answers
-  when it applies that entry, or when the member that proposed it reports the result. Handed
-  again under the same rid after a leader change, a rejection or `resubmit_after`; the group's
-  state machine applies a rid at most once (node/kv.py). Answered 11 only if never handed to any
-  group within `request_hold`; once handed over it may still commit, so it is never answered
-  with a definite error by the node.
-- read: a ReadIndex request (not in the log), served from the group's state machine once it has
-  applied up to the confirmed index; answered 11 after `read_deadline` (a read changes nothing).
+Client requests, routed or not, are node/cluster/requests.py's business.
 """
 
 from __future__ import annotations
 
 import random
 import traceback
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from node import protocol as P
@@ -35,8 +25,8 @@ from node.cluster.config import ClusterConfig, ConfigError, load_config, require
 from node.cluster.layout import Layout, initial_layout
 from node.cluster.meta import META_GROUP, MetaState, init_entry
 from node.cluster.multiraft import BATCH, MultiRaft
-from node.cluster.router import (ROUTE, ROUTE_MOVED, ROUTE_OK, ROUTE_RETRY, ROUTE_TYPES,
-                                 Router)
+from node.cluster.requests import Requests
+from node.cluster.router import ROUTE_TYPES, Router
 from node.kv import KV
 from node.raft.core import LEADER, MESSAGE_TYPES, RaftCore
 from node.raft.timing import DEFAULT, Timing
@@ -63,34 +53,6 @@ _RAFT_FIELDS: dict[str, dict[str, tuple]] = {
 _RAFT_FIELD_TYPES: dict[str, tuple[tuple[str, type], ...]] = {
     t: tuple((f, types[0]) for f, types in fields.items()) for t, fields in _RAFT_FIELDS.items()
 }
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A client request this node has not answered yet."""
-
-    rid: int
-    client: str
-    msg_id: int
-    cmd: list
-    arrived: float
-    group: int | None = None            # the shard group it was last handed to
-    submitted_at: float | None = None   # last hand-over (None: not handed over since)
-    handed: bool = False                # ever handed to a core or a member: may commit
-    attempts: int = 0                   # routings to members of other groups
-    read_index: int | None = None       # reads: the confirmed index to wait for
-
-
-@dataclass(slots=True)
-class _Proxy:
-    """A request this node proposed in its group on behalf of another node (Router)."""
-
-    origin: str
-    rid: int
-    group: int
-    cmd: list
-    arrived: float
-    read_index: int | None = None
 
 
 class Server:
@@ -120,15 +82,11 @@ class Server:
         self.meta = MetaState()
         self.router = Router(self.meta)
         self.kvs: dict[int, KV] = {}
+        self.requests = Requests(self)
         self._next_msg_id = 0
-        self._next_rid = 0
-        self._pending: dict[int, _Pending] = {}
-        self._proxied: dict[tuple[str, int], _Proxy] = {}
         self._nodes: frozenset[str] = frozenset()
-        self._indexed_reads = 0  # pending + proxied reads with a read_index, waiting to apply
         self._leaders: dict[Any, str | None] = {}
         self._init_proposed_term = -1
-        self._next_sweep = _INF
         self._reply_src: str | None = None
 
     # ----------------------------------------------------------------------------------------
@@ -151,8 +109,8 @@ class Server:
         try:
             if self.raft is not None and self.raft.next_deadline() <= now:
                 self.raft.tick(now)
-            if now >= self._next_sweep:
-                self._sweep(now, out)
+            if now >= self.requests.next_sweep:
+                self.requests.sweep(now, out)
             self._pump(now, out)
         except Exception:
             self._emit({"event": "internal_error", "traceback": traceback.format_exc()})
@@ -163,8 +121,8 @@ class Server:
         if self.raft is None:
             return None
         d = self.raft.next_deadline()
-        if self._next_sweep < d:
-            d = self._next_sweep
+        if self.requests.next_sweep < d:
+            d = self.requests.next_sweep
         return None if d == _INF else d
 
     def raft_cores(self) -> dict:
@@ -210,7 +168,10 @@ class Server:
             self._receive_raft(now, src, body)
             return
         if t in ROUTE_TYPES:
-            self._receive_route(now, src, t, body, out)
+            if self.raft is None or src not in self._nodes or type(body.get("rid")) is not int:
+                self._emit({"event": "bad_route", "src": src, "type": t})
+            else:
+                self.requests.receive_route(now, src, t, body, out)
             return
         if "in_reply_to" in body:
             # A reply to something: we send no requests, so there is nothing to match it to.
@@ -304,12 +265,7 @@ class Server:
         if self.raft is None:
             self._reply_error(out, src, msg_id, P.TEMPORARILY_UNAVAILABLE, "node not initialized")
             return
-        self._next_rid += 1
-        p = _Pending(self._next_rid, src, msg_id, cmd, now)
-        self._pending[p.rid] = p
-        if self._next_sweep == _INF:
-            self._next_sweep = now + self.timing.sweep_interval
-        self._submit(now, p, out)
+        self.requests.client(now, src, msg_id, cmd, out)
 
     def _receive_cluster_info(self, src: str, msg_id: int | None, out: list[dict]) -> None:
         if msg_id is None:
@@ -342,145 +298,6 @@ class Server:
                 "roles": {str(g): c.role for g, c in self.raft.cores.items()}}
 
     # ----------------------------------------------------------------------------------------
-    # Requests: this node's clients
-
-    def _submit(self, now: float, p: _Pending, out: list[dict]) -> None:
-        """Hand `p` to its group: our own core if we are a member, else a member (Router).
-        A no-op while no map is applied or no leader is known."""
-        group = self.router.group_of(p.cmd[1])
-        if group is None:
-            return
-        p.group = group
-        core = self.raft.cores.get(group)
-        if core is not None:
-            if p.cmd[0] == "read":
-                ok = core.read_index(now, p.rid)
-            else:
-                ok = core.propose(now, {"o": self.node_id, "r": p.rid, "w": self._watermark(),
-                                        "c": p.cmd})
-            self.raft.touched()
-            if ok:
-                p.submitted_at = now
-                p.handed = True
-            return
-        target = self.router.target(group, p.attempts)
-        if target is None:
-            return
-        p.attempts += 1
-        p.submitted_at = now
-        p.handed = p.handed or p.cmd[0] != "read"
-        self._send(out, target, {"type": ROUTE, "rid": p.rid, "w": self._watermark(),
-                                 "cmd": p.cmd, "shard": group, "epoch": self.meta.epoch})
-
-    def _watermark(self) -> int:
-        # Lowest rid of a write still waiting (dict order is rid order).
-        for rid, p in self._pending.items():
-            if p.cmd[0] != "read":
-                return rid
-        return self._next_rid + 1
-
-    def _sweep(self, now: float, out: list[dict]) -> None:
-        t = self.timing
-        for rid in list(self._pending):
-            p = self._pending[rid]
-            age = now - p.arrived
-            if p.cmd[0] == "read":
-                if age >= t.read_deadline:
-                    del self._pending[rid]
-                    if p.read_index is not None:
-                        self._indexed_reads -= 1
-                    self._reply_error(out, p.client, p.msg_id, P.TEMPORARILY_UNAVAILABLE,
-                                      "read not confirmed by a leader in time")
-                elif p.read_index is None and (
-                        p.submitted_at is None or now - p.submitted_at >= t.resubmit_after):
-                    self._submit(now, p, out)
-            elif not p.handed:
-                if age >= t.request_hold:
-                    # Never handed to any group: surely not applied, and now never will be.
-                    del self._pending[rid]
-                    self._reply_error(out, p.client, p.msg_id, P.TEMPORARILY_UNAVAILABLE,
-                                      "no leader known" if self.meta.epoch else
-                                      "no slot map yet")
-                else:
-                    self._submit(now, p, out)
-            elif age >= t.give_up_after:
-                # The client timed out long ago; its op is indeterminate either way.
-                del self._pending[rid]
-            elif p.submitted_at is None or now - p.submitted_at >= t.resubmit_after:
-                self._submit(now, p, out)
-        for key in [k for k, x in self._proxied.items() if now - x.arrived >= t.give_up_after]:
-            x = self._proxied.pop(key)
-            if x.read_index is not None:
-                self._indexed_reads -= 1
-        busy = self._pending or self._proxied
-        self._next_sweep = now + t.sweep_interval if busy else _INF
-
-    # ----------------------------------------------------------------------------------------
-    # Requests routed to us by other nodes (node/cluster/router.py)
-
-    def _receive_route(self, now: float, src: str, t: str, body: dict, out: list[dict]) -> None:
-        rid = body.get("rid")
-        if self.raft is None or src not in self._nodes or type(rid) is not int:
-            self._emit({"event": "bad_route", "src": src, "type": t})
-            return
-        if t == ROUTE:
-            self._proxy(now, src, rid, body, out)
-            return
-        p = self._pending.get(rid)
-        if p is None:
-            return  # answered already (a duplicate, or the result arrived another way)
-        if t == ROUTE_OK:
-            if p.group is not None:
-                self.router.answered(p.group, src)
-            del self._pending[rid]
-            if p.read_index is not None:
-                self._indexed_reads -= 1
-            code = body.get("code")
-            if p.cmd[0] == "read" and code == 0:
-                self._send(out, p.client, {"type": "read_ok", "in_reply_to": p.msg_id,
-                                           "value": body.get("value")})
-            elif code == 0:
-                self._send(out, p.client, {"type": p.cmd[0] + "_ok", "in_reply_to": p.msg_id})
-            else:
-                code = code if type(code) is int else P.CRASH
-                self._reply_error(out, p.client, p.msg_id, code, str(body.get("text", "")))
-        else:  # moved, or retry: nothing proposed this time; try again at the next sweep
-            if p.group is not None:
-                self.router.failed(p.group, src)
-            p.submitted_at = None
-
-    def _proxy(self, now: float, src: str, rid: int, body: dict, out: list[dict]) -> None:
-        cmd, w, shard = body.get("cmd"), body.get("w"), body.get("shard")
-        try:
-            cmd = P.parse_client_request(_command_body(cmd))
-        except (P.Malformed, TypeError, KeyError, IndexError):
-            self._emit({"event": "bad_route", "src": src, "why": "command"})
-            return
-        if type(w) is not int:
-            self._emit({"event": "bad_route", "src": src, "why": "watermark"})
-            return
-        group = self.router.group_of(cmd[1])
-        core = self.raft.cores.get(group) if group is not None else None
-        if group is None or group != shard or core is None:
-            self._send(out, src, {"type": ROUTE_MOVED, "rid": rid, "epoch": self.meta.epoch,
-                                  "owner": group})
-            return
-        key = (src, rid)
-        proxy = self._proxied.get(key)
-        if proxy is None:
-            proxy = self._proxied[key] = _Proxy(src, rid, group, cmd, now)
-        if self._next_sweep == _INF:
-            self._next_sweep = now + self.timing.sweep_interval
-        if cmd[0] == "read":
-            ok = proxy.read_index is not None or core.read_index(now, ["p", src, rid])
-        else:
-            ok = core.propose(now, {"o": src, "r": rid, "w": w, "c": cmd})
-        self.raft.touched()
-        if not ok:
-            self._proxied.pop(key, None)
-            self._send(out, src, {"type": ROUTE_RETRY, "rid": rid})
-
-    # ----------------------------------------------------------------------------------------
     # Applying and serving
 
     def _pump(self, now: float, out: list[dict]) -> None:
@@ -491,15 +308,15 @@ class Server:
         for group, core in raft.cores.items():
             if core.lead != self._leaders.get(group):
                 self._leaders[group] = core.lead
-                if core.lead is not None:
-                    self._new_leader(now, group, core, out)
+                if core.lead is not None and group != META_GROUP:
+                    self.requests.new_leader(now, group, out)
         meta_core = raft.cores[META_GROUP]
         if (meta_core.role == LEADER and self.meta.epoch == 0
                 and self._init_proposed_term != meta_core.term):
             # The first data entry of the meta log: the layout every node computed alike.
             self._init_proposed_term = meta_core.term
             meta_core.propose(now, init_entry(self.layout, self.config))
-        node_id = self.node_id
+        requests = self.requests
         for group, core in list(raft.cores.items()):
             if core.applied < core.commit:
                 if group == META_GROUP:
@@ -509,66 +326,18 @@ class Server:
                     continue
                 kv = self.kvs[group]
                 for _index, data in core.take_committed():
-                    if data is None:
-                        continue  # a leader's no-op
-                    result = kv.apply(data)
-                    origin = data["o"]
-                    if origin == node_id:
-                        p = self._pending.pop(data["r"], None)
-                        if p is not None and result is not None:
-                            self._answer_write(out, p, result)
-                    else:
-                        x = self._proxied.pop((origin, data["r"]), None)
-                        if x is not None and result is not None:
-                            self._send(out, origin, {"type": ROUTE_OK, "rid": x.rid,
-                                                     "code": result[0], "text": result[1]})
+                    if data is not None:  # (None: a leader's no-op, or a configuration)
+                        requests.applied(data, kv.apply(data), out)
             for ctx, index in core.take_read_states():
-                if type(ctx) is int:
-                    p = self._pending.get(ctx)
-                    if p is not None and p.read_index is None:
-                        p.read_index = index
-                        self._indexed_reads += 1
-                elif type(ctx) is list and len(ctx) == 3:
-                    x = self._proxied.get((ctx[1], ctx[2]))
-                    if x is not None and x.read_index is None:
-                        x.read_index = index
-                        self._indexed_reads += 1
-        if self._indexed_reads:
-            self._serve_reads(out)
+                requests.read_state(ctx, index)
+        if requests.indexed_reads:
+            requests.serve_reads(out)
+        node_id = self.node_id
         messages = raft.take_messages()
         if messages:
             append = out.append
             for dest, body in messages:
                 append({"src": node_id, "dest": dest, "body": body})
-
-    def _serve_reads(self, out: list[dict]) -> None:
-        cores = self.raft.cores
-        for rid in [r for r, p in self._pending.items() if p.read_index is not None
-                    and p.read_index <= cores[p.group].applied]:
-            p = self._pending.pop(rid)
-            self._indexed_reads -= 1
-            code, value = self.kvs[p.group].read(p.cmd[1])
-            if code:
-                self._reply_error(out, p.client, p.msg_id, code, value)
-            else:
-                self._send(out, p.client, {"type": "read_ok", "in_reply_to": p.msg_id,
-                                           "value": value})
-        for key in [k for k, x in self._proxied.items() if x.read_index is not None
-                    and x.read_index <= cores[x.group].applied]:
-            x = self._proxied.pop(key)
-            self._indexed_reads -= 1
-            code, value = self.kvs[x.group].read(x.cmd[1])
-            reply = {"type": ROUTE_OK, "rid": x.rid, "code": code}
-            reply["text" if code else "value"] = value
-            self._send(out, x.origin, reply)
-
-    def _new_leader(self, now: float, group: Any, core: RaftCore, out: list[dict]) -> None:
-        """A group has a (new) leader: hand it our waiting requests again (same rids)."""
-        if group == META_GROUP:
-            return
-        for p in list(self._pending.values()):
-            if p.group == group and p.read_index is None:
-                self._submit(now, p, out)
 
     def _new_epoch(self, now: float, out: list[dict]) -> None:
         """The meta state changed: log it, start the cores of groups we now belong to, and
@@ -582,16 +351,7 @@ class Server:
                 m = meta.groups[group]
                 self.raft.add_group(now, group, list(m.voters), list(m.learners))
                 self.kvs[group] = KV()
-        for p in list(self._pending.values()):
-            if p.submitted_at is None:
-                self._submit(now, p, out)
-
-    def _answer_write(self, out: list[dict], p: _Pending, result: tuple[int, str]) -> None:
-        code, text = result
-        if code:
-            self._reply_error(out, p.client, p.msg_id, code, text)
-        else:
-            self._send(out, p.client, {"type": p.cmd[0] + "_ok", "in_reply_to": p.msg_id})
+        self.requests.new_map(now, out)
 
     # ----------------------------------------------------------------------------------------
     # Plumbing
@@ -612,19 +372,6 @@ class Server:
 
     def _emit_core(self, event: dict) -> None:
         self._emit(event)
-
-
-def _command_body(cmd: Any) -> dict:
-    """A routed command ["read", k] | ["write", k, v] | ["cas", k, from, to] as a request body,
-    so that it is validated exactly like a client's."""
-    op = cmd[0]
-    if op == "read":
-        return {"type": "read", "key": cmd[1]}
-    if op == "write":
-        return {"type": "write", "key": cmd[1], "value": cmd[2]}
-    if op == "cas":
-        return {"type": "cas", "key": cmd[1], "from": cmd[2], "to": cmd[3]}
-    raise KeyError(op)
 
 
 def _clip(x: Any) -> Any:
