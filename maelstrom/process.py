@@ -36,6 +36,7 @@ __all__ = ["resolve_bin", "ProcessHost", "stderr_tail"]
 
 _READ_CHUNK = 1 << 16
 _MAX_LINE = 16 << 20  # a node printing more than this without a newline is broken
+_EXIT_LAG = 0.25  # seconds stop() waits for a node whose stdout closed to exit by itself
 
 
 def resolve_bin(bin_: str) -> str:
@@ -184,6 +185,16 @@ class ProcessHost:
         always. Returns node id -> exit code; the output read meanwhile is in `unread()`."""
         nodes = list(self._nodes.values())
         self._stopping = True
+        # A process whose stdout has closed is usually exiting: its status may lag the pipe's
+        # end by a moment. Wait for it (briefly) before closing stdin, so that a node that died
+        # on its own is an exit with its status, not a process we stopped.
+        deadline = time.monotonic() + min(grace, _EXIT_LAG)
+        for node in nodes:
+            if not node.alive and node.run_exit is None:
+                try:
+                    node.run_exit = node.proc.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass  # still running with its stdout closed
         for node in nodes:  # ends no poll() has seen yet are still the run's
             code = node.proc.poll()
             if code is not None and node.run_exit is None:

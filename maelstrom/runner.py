@@ -47,7 +47,7 @@ from maelstrom.store import Store
 
 from orjson import dumps as _dumps, loads as _loads  # a dependency of the bench
 
-__all__ = ["TestOptions", "Runner", "RunResult"]
+__all__ = ["TestOptions", "Runner", "RunResult", "Interrupted"]
 
 _MAX_FAULTS = 10  # recorded per node (all are counted)
 _ENVELOPE_KEYS = frozenset({"src", "dest", "body", "id"})  # Maelstrom's Message schema
@@ -117,6 +117,16 @@ class RunResult:
     history: list[Op]
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the run; raised by Runner.run() once the store holds what ran until then
+    (history, results marked "incomplete", journal, logs). `result` is that run's RunResult.
+    A KeyboardInterrupt, so callers that do not look for it stop as before."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__()
+        self.result = result
+
+
 class _Journal:
     """A buffered binary sink for the network journal."""
 
@@ -157,6 +167,7 @@ class Runner:
         self._exited: list[str] = []  # nodes whose process ended or stdout closed, in order
         self._unread: dict[str, int] = {}  # node -> messages read only after the run stopped
         self._reading_after_stop = False
+        self._all_exited_in_init = False
         self.t0 = 0.0
         self.phase = "setup"
         self._log_file = None
@@ -491,28 +502,51 @@ class Runner:
         if len(self.nemeses) > (self.nemesis is not None) and not hasattr(self.host, "pause"):
             raise BenchError("the pause nemesis needs a host that can pause nodes (--sim)")
         codes: dict[str, int | None] = {}
+        interrupted: str | None = None  # the phase Ctrl-C stopped
         try:
             self.host.start()
             self._init_nodes()
-            self._main()
-            self._final()
+            if self._exited and len(self._exited) == len(self.nodes):
+                # Nobody can answer: stop now rather than run the workload into timeouts.
+                self._all_exited_in_init = True
+                self.log("every node exited during init; stopping the test")
+            else:
+                self._main()
+                self._final()
+        except KeyboardInterrupt:
+            interrupted = self.phase
         finally:
             self.phase = "stopping"
             if self.progress is not None:
                 self.progress.clear()
             codes = self.host.stop()
             journal.close()
+        if interrupted is not None:
+            self.log(f"interrupted (Ctrl-C) during {interrupted}: writing what ran until then")
         self._after_stop(codes)
-        results = self.analyse()
-        problems = store.write_history(self.history)
+        problems = store.write_history(self.history)  # first: the cheapest and most precious
+        try:
+            results = self.analyse()
+        except KeyboardInterrupt:  # Ctrl-C while checking: the rest of the analysis is kept
+            interrupted = interrupted or "analysis"
+            results = self.analyse(check_workload=False)
+        if interrupted is not None:
+            results["incomplete"] = True
+            results["interrupted-during"] = interrupted
         if problems:  # never expected (the writers take any value); recorded, not hidden
             results["store"] = {"errors": problems}
-        for problem in problems + store.write_results(results):
+        problems += store.write_results(results)
+        problems += store.write_counterexamples(results.get("workload"))  # linear-KEY.svg
+        for problem in problems:
             self.log(f"store: could not write {problem}")
         self._log_file.close()
         self._log_file = None
-        return RunResult(results, store.path, verdict_exit_code(results["valid?"]),
-                         self.history)
+        result = RunResult(results, store.path, verdict_exit_code(results["valid?"]),
+                           self.history)
+        if interrupted is not None:
+            raise Interrupted(result)
+        store.finish()  # store/latest: finished runs only
+        return result
 
     def _after_stop(self, codes: dict[str, int | None]) -> None:
         """What the nodes did that no poll returned before the run stopped: output still unread
@@ -559,12 +593,15 @@ class Runner:
         self.log(f"node {node} " + (f"exited with status {code}" if code is not None
                                     else "closed its stdout") + f" {when}")
 
-    def analyse(self) -> dict:
+    def analyse(self, check_workload: bool = True) -> dict:
         history = self.history
-        try:
-            workload = self.workload.check(history)
-        except Exception as exc:  # a checker bug must not lose the run
-            workload = {"valid?": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+        if not check_workload:
+            workload = {"valid?": "unknown", "error": "not checked: interrupted (Ctrl-C)"}
+        else:
+            try:
+                workload = self.workload.check(history)
+            except Exception as exc:  # a checker bug must not lose the run
+                workload = {"valid?": "unknown", "error": f"{type(exc).__name__}: {exc}"}
         return compose({
             "perf": perf(history),
             "stats": stats(history),
@@ -573,7 +610,9 @@ class Runner:
             "workload": workload,
             "nodes": {"valid?": not self.faults, "faults": self.faults,
                       "fault-counts": dict(sorted(self._fault_counts.items())),
-                      "unread-at-stop": dict(sorted(self._unread.items()))},
+                      "unread-at-stop": dict(sorted(self._unread.items())),
+                      **({"all-exited-during-init": True} if self._all_exited_in_init
+                         else {})},
             # What the host itself checked (the simulator: `invariants`).
             **(self.host.result_sections() if hasattr(self.host, "result_sections") else {}),
             # What cluster-mode nodes reported in their logs (maelstrom/cluster_check.py).

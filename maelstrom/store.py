@@ -7,7 +7,9 @@
         messages.jsonl                            the network journal: one line per send/recv
         bench.log                                 the bench's own log (net logging, faults)
         node-logs/n0.log ...                      each node's stderr
-    store/<workload>/latest -> <timestamp>
+        linear-KEY.svg, linear-KEY.html           an invalid run's counterexamples, per key
+    store/current -> <workload>/<timestamp>       the test running (or the last one started)
+    store/<workload>/latest -> <timestamp>        the last finished test (as Jepsen's store)
     store/latest -> <workload>/<timestamp>
 """
 
@@ -92,8 +94,12 @@ class Store:
         self.path = path
         self.node_logs = path / "node-logs"
         self.node_logs.mkdir()
-        self._link(base / "latest", path.name)
-        self._link(self.root / "latest", f"{workload}/{path.name}")
+        self._link(self.root / "current", f"{workload}/{path.name}")
+
+    def finish(self) -> None:
+        """The run finished (not interrupted): point the `latest` links at it."""
+        self._link(self.root / self.workload / "latest", self.path.name)
+        self._link(self.root / "latest", f"{self.workload}/{self.path.name}")
 
     @staticmethod
     def _link(link: Path, target: str) -> None:
@@ -132,6 +138,31 @@ class Store:
 
         return [p for p in (self._write("results.edn", edn_text, None),
                             self._write("results.json", json_text, None)) if p]
+
+    def write_counterexamples(self, workload: Any) -> list[str]:
+        """For a lin-kv result with failing keys: `linear-KEY.svg` and `.html` per key, named
+        and drawn as `maelstrom check --out` does. Returns what could not be written."""
+        if not isinstance(workload, dict) or workload.get("valid?") is not False \
+                or not isinstance(workload.get("results"), dict):
+            return []
+        from maelstrom.checker.report import picture, render_html, render_svg
+        from maelstrom.commands.check import picture_names
+
+        failures = list(workload.get("failures") or [])
+        names = picture_names(failures)
+        problems = []
+        for key in failures:
+            lin = workload["results"][key]["linearizable"]
+            title = f"linearizability counterexample, key {edn.excerpt(key, 60)}"
+            for ext, render in (("svg", render_svg), ("html", render_html)):
+                def write(_: Any, path: Path, render: Any = render, lin: Any = lin,
+                          title: str = title) -> None:
+                    path.write_text(render(picture(lin, title=title)), encoding="utf-8")
+
+                problem = self._write(f"linear-{names[key]}.{ext}", write, None)
+                if problem:
+                    problems.append(problem)
+        return problems
 
     def _write(self, name: str, writer: Any, data: Any) -> str | None:
         try:

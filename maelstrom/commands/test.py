@@ -225,16 +225,96 @@ def run_test(opts, quiet: bool):
 @test_options
 def test(**flags):
     """Run a Maelstrom test: start the nodes, run the workload, check the history."""
+    from maelstrom.errors import EXIT_INTERRUPTED
+    from maelstrom.runner import Interrupted
+
     opts = make_options(**flags)
-    result = run_test(opts, flags["quiet"])
+    try:
+        result = run_test(opts, flags["quiet"])
+    except Interrupted as stop:  # Ctrl-C: the store holds what ran; say so, exit 130
+        click.echo(summary(stop.result.results, stop.result.store, opts.seed))
+        sys.exit(EXIT_INTERRUPTED)
     click.echo(summary(result.results, result.store, opts.seed))
     sys.exit(result.exit_code)
 
 
+MAX_FAULTS_SHOWN = 5
+MAX_CONCURRENT_SHOWN = 6
+STDERR_LINES_SHOWN = 3
+
+
+def _edn(value) -> str:
+    """A verdict as Jepsen prints it: true, false, :unknown (never Python's True/False)."""
+    if value is True or value is False or value is None:
+        return {True: "true", False: "false", None: "nil"}[value]
+    if isinstance(value, str):
+        return f":{value}"
+    from maelstrom import edn
+
+    return edn.excerpt(value, 40)
+
+
+def _op_text(op: dict | None) -> str:
+    from maelstrom import edn
+
+    if not op:
+        return "(the start of the history)"
+    text = (f"op {op['index']}: process {op['process']} :{op['type']} :{op['f']} "
+            f"{edn.dumps(op['value'], keyword_keys=False)}")
+    if op.get("error") is not None:
+        text += f" {edn.excerpt(op['error'], 60)}"
+    return text
+
+
+def _counterexample(workload: dict, store) -> list[str]:
+    """The failing keys, and for the first one the op that cannot be linearized, the ops
+    concurrent with it, and the picture the store holds."""
+    from maelstrom import edn
+    from maelstrom.commands.check import picture_names
+
+    failures = list(workload.get("failures") or [])
+    results = workload.get("results")
+    if not failures or not isinstance(results, dict):
+        return []
+    names = picture_names(failures)
+    keys = ", ".join(edn.excerpt(k, 40) for k in failures[:20])
+    more = f" and {len(failures) - 20} more" if len(failures) > 20 else ""
+    lines = [f"not linearizable: {len(failures)} key{'s' if len(failures) > 1 else ''} "
+             f"({keys}{more})"]
+    key = failures[0]
+    lin = results[key].get("linearizable", {})
+    if lin.get("op"):
+        lines.append(f"  key {edn.excerpt(key, 40)}: cannot linearize {_op_text(lin['op'])}")
+        if lin.get("cause"):
+            lines.append(f"    why: {lin['cause']}")
+        concurrent = [op for op in lin.get("concurrent", []) if op != lin["op"]]
+        total = len(concurrent) + lin.get("concurrent-omitted", 0)
+        if total:
+            lines.append(f"    concurrent ops ({total}):")
+            lines += [f"      {_op_text(op)}" for op in concurrent[:MAX_CONCURRENT_SHOWN]]
+            if total > MAX_CONCURRENT_SHOWN:
+                lines.append(f"      ... {total - MAX_CONCURRENT_SHOWN} more")
+    svg = Path(store) / f"linear-{names[key]}.svg"
+    if svg.is_file():
+        lines.append(f"  counterexample: {svg}" + (
+            f" (and {len(failures) - 1} more linear-*.svg)" if len(failures) > 1 else ""))
+    return lines
+
+
+def _stderr_lines(tail: str) -> list[str]:
+    return [line for line in tail.splitlines() if line.strip()][-STDERR_LINES_SHOWN:]
+
+
 def summary(results: dict, store, seed: int) -> str:
-    """The end-of-test report: key figures, the verdict line (Maelstrom's words), the store."""
+    """The end-of-test report: key figures, what failed, the verdict line (Maelstrom's words),
+    the store. Verdicts are written as Jepsen writes them (true, false, :unknown)."""
     s, net = results["stats"], results["net"]
-    lines = [
+    lines = []
+    if results.get("incomplete"):
+        lines.append(f"INCOMPLETE: interrupted (Ctrl-C) during "
+                     f"{results.get('interrupted-during', 'the test')}; the history and results "
+                     f"hold what ran until then")
+    lines += [
         f"ops: {s['count']} (ok {s['ok-count']}, fail {s['fail-count']}, info {s['info-count']})"
         f"  availability: {results['availability']['ok-fraction']:.3f}",
         f"net: {net['all']['msg-count']} messages, "
@@ -243,18 +323,38 @@ def summary(results: dict, store, seed: int) -> str:
     ]
     for name, part in results.items():
         if isinstance(part, dict) and part.get("valid?") is not True:
-            lines.append(f"{name}: valid? {part.get('valid?')}")
-    faults = results["nodes"]["faults"]
-    for fault in faults[:5]:
+            lines.append(f"{name}: valid? {_edn(part.get('valid?'))}"
+                         + (f" ({part['error']})" if isinstance(part.get("error"), str) else ""))
+            if name == "workload":
+                lines += _counterexample(part, store)
+    nodes = results["nodes"]
+    faults = nodes["faults"]
+    exited = [f for f in faults if f["kind"] in ("exited", "closed-stdout")]
+    if nodes.get("all-exited-during-init"):
+        lines.append("no node could start: every node exited during init, so the test stopped "
+                     "there")
+    shown = faults[:MAX_FAULTS_SHOWN]
+    shown += [f for f in exited if not any(f is g for g in shown)]  # every exit, with why
+    for fault in shown:
         lines.append(f"node fault: {fault['node']} {fault['kind']}"
                      + (f" (exit code {fault['exit-code']})" if "exit-code" in fault else "")
                      + (f": {fault['reason']}" if "reason" in fault else ""))
+        if fault["kind"] in ("exited", "closed-stdout"):  # the end of its stderr
+            lines += [f"  {fault['node']} stderr: {text}"
+                      for text in _stderr_lines(fault.get("stderr-tail", ""))]
+    counts = nodes.get("fault-counts", {})
+    total = sum(counts.values())
+    if total > len(shown):
+        lines.append(f"node faults: {total} in all ("
+                     + ", ".join(f"{n} {c}" for n, c in counts.items())
+                     + f"); every one recorded in {Path(store) / 'results.edn'}")
     valid = results["valid?"]
     if valid is True:
-        lines.append("Everything looks good! ヽ(‘ー`)ノ")
+        verdict = "Everything looks good! ヽ(‘ー`)ノ"
     elif valid is False:
-        lines.append("Analysis invalid! (ﾉಥ益ಥ）ﾉ ┻━┻")
+        verdict = "Analysis invalid! (ﾉಥ益ಥ）ﾉ ┻━┻"
     else:
-        lines.append("Errors occurred during analysis, but no anomalies found. ಠ~ಠ")
+        verdict = "Errors occurred during analysis, but no anomalies found. ಠ~ಠ"
+    lines.append(verdict + ("  (of an incomplete test)" if results.get("incomplete") else ""))
     lines.append(f"Results in {store} (seed {seed})")
     return "\n".join(lines)
