@@ -44,12 +44,15 @@ def same_value(a: Any, b: Any) -> bool:
 class KV:
     """Key-value map plus the per-origin table of applied request ids."""
 
-    __slots__ = ("data", "_results", "_floor")
+    __slots__ = ("data", "_results", "_floor", "_slots")
 
     def __init__(self) -> None:
         self.data: dict[Any, Any] = {}
         self._results: dict[str, dict[int, tuple[int, str]]] = {}
         self._floor: dict[str, int] = {}
+        # (origin, rid) -> slot of the request, when the caller says (slot migration moves
+        # a slot's at-most-once records with its data: node/cluster/shard.py).
+        self._slots: dict[tuple[str, int], int] = {}
 
     def read(self, key: Any) -> tuple[int, Any]:
         """(0, value) or (KEY_DOES_NOT_EXIST, text)."""
@@ -58,8 +61,9 @@ class KV:
             return KEY_DOES_NOT_EXIST, "key does not exist"
         return 0, value
 
-    def apply(self, entry: dict) -> tuple[int, str] | None:
-        """Apply one committed entry; returns its result, or None for a stale duplicate."""
+    def apply(self, entry: dict, slot: int | None = None) -> tuple[int, str] | None:
+        """Apply one committed entry (of `slot`, if given); returns its result, or None for a
+        stale duplicate."""
         origin, rid, watermark = entry["o"], entry["r"], entry["w"]
         floor = self._floor.get(origin, 0)
         if rid < floor:
@@ -72,12 +76,46 @@ class KV:
             if done:
                 for old in [r for r in done if r < watermark]:
                     del done[old]
+                    self._slots.pop((origin, old), None)
         previous = done.get(rid)
         if previous is not None:
             return previous
         result = self._execute(entry["c"])
         done[rid] = result
+        if slot is not None:
+            self._slots[(origin, rid)] = slot
         return result
+
+    # -- slot migration (node/cluster/shard.py) -------------------------------------------
+    def slot_items(self, slot: int) -> list[list]:
+        """[[key, value]...] of the keys in `slot`, in insertion order."""
+        from node.cluster.slots import key_slot
+
+        return [[k, v] for k, v in self.data.items() if key_slot(k) == slot]
+
+    def slot_records(self, slot: int) -> list[list]:
+        """[[origin, rid, code, text]...]: the at-most-once records of requests on `slot`."""
+        return [[o, r, *self._results[o][r]] for (o, r), s in self._slots.items()
+                if s == slot and r in self._results.get(o, {})]
+
+    def import_records(self, records: list, slot: int) -> None:
+        """Take over records of `slot` from another group's export (requests applied there
+        count as applied here: a retry of one must not apply twice)."""
+        for origin, rid, code, text in records:
+            if rid < self._floor.get(origin, 0):
+                continue
+            self._results.setdefault(origin, {}).setdefault(rid, (code, text))
+            self._slots[(origin, rid)] = slot
+
+    def forget_slot(self, slot: int) -> None:
+        """Drop the keys and records of `slot` (it moved away)."""
+        from node.cluster.slots import key_slot
+
+        for k in [k for k in self.data if key_slot(k) == slot]:
+            del self.data[k]
+        for o, r in [x for x, s in self._slots.items() if s == slot]:
+            del self._slots[(o, r)]
+            self._results.get(o, {}).pop(r, None)
 
     def _execute(self, cmd: list) -> tuple[int, str]:
         op = cmd[0]

@@ -27,7 +27,8 @@ from node.cluster.meta import META_GROUP, MetaState, init_entry
 from node.cluster.multiraft import BATCH, MultiRaft
 from node.cluster.requests import Requests
 from node.cluster.router import ROUTE_TYPES, Router
-from node.kv import KV
+from node.cluster.migration import ADMIN_TYPES, EXPORT, Migrations
+from node.cluster.shard import ShardState
 from node.raft.core import LEADER, MESSAGE_TYPES, RaftCore
 from node.raft.timing import DEFAULT, Timing
 
@@ -81,8 +82,9 @@ class Server:
         self.raft: MultiRaft | None = None
         self.meta = MetaState()
         self.router = Router(self.meta)
-        self.kvs: dict[int, KV] = {}
+        self.shards: dict[int, ShardState] = {}  # the state machines of our shard groups
         self.requests = Requests(self)
+        self.migrations = Migrations(self)
         self._next_msg_id = 0
         self._nodes: frozenset[str] = frozenset()
         self._leaders: dict[Any, str | None] = {}
@@ -111,6 +113,8 @@ class Server:
                 self.raft.tick(now)
             if now >= self.requests.next_sweep:
                 self.requests.sweep(now, out)
+            if now >= self.migrations.next_check:
+                self.migrations.check(now, out)
             self._pump(now, out)
         except Exception:
             self._emit({"event": "internal_error", "traceback": traceback.format_exc()})
@@ -120,9 +124,8 @@ class Server:
         """Earliest time at which tick() has work (None: no timer armed)."""
         if self.raft is None:
             return None
-        d = self.raft.next_deadline()
-        if self.requests.next_sweep < d:
-            d = self.requests.next_sweep
+        d = min(self.raft.next_deadline(), self.requests.next_sweep,
+                self.migrations.next_check)
         return None if d == _INF else d
 
     def raft_cores(self) -> dict:
@@ -167,6 +170,10 @@ class Server:
         if t in MESSAGE_TYPES or t == BATCH:
             self._receive_raft(now, src, body)
             return
+        if t == EXPORT:
+            if self.raft is not None and src in self._nodes:
+                self.migrations.receive_export(now, src, body)
+            return
         if t in ROUTE_TYPES:
             if self.raft is None or src not in self._nodes or type(body.get("rid")) is not int:
                 self._emit({"event": "bad_route", "src": src, "type": t})
@@ -184,6 +191,12 @@ class Server:
             self._receive_client(now, src, body, msg_id, out)
         elif t == "cluster_info":
             self._receive_cluster_info(src, msg_id, out)
+        elif t in ADMIN_TYPES:
+            if msg_id is None or self.raft is None:
+                self._reply_error(out, src, msg_id, P.MALFORMED_REQUEST if msg_id is None
+                                  else P.TEMPORARILY_UNAVAILABLE, "missing msg_id or no init")
+            else:
+                self.migrations.admin(now, src, msg_id, body, out)
         else:
             self._reply_error(out, src, msg_id, P.NOT_SUPPORTED, f"unsupported message type {t!r}")
 
@@ -295,7 +308,11 @@ class Server:
                 "config": self.config.to_dict(),
                 "slots": meta.slots.ranges() if meta.slots is not None else [],
                 "groups": groups,
-                "roles": {str(g): c.role for g, c in self.raft.cores.items()}}
+                "roles": {str(g): c.role for g, c in self.raft.cores.items()},
+                "migrations": {i: m for i, m in meta.migrations.items()
+                               if m["state"] == "moving"},
+                "migrations-done": sum(1 for m in meta.migrations.values()
+                                       if m["state"] == "done")}
 
     # ----------------------------------------------------------------------------------------
     # Applying and serving
@@ -323,11 +340,17 @@ class Server:
                     for _index, data in core.take_committed():
                         if data is not None and self.meta.apply(data):
                             self._new_epoch(now, out)
+                    self.migrations.answer_admin(out)  # (also refusals: no new epoch)
                     continue
-                kv = self.kvs[group]
+                shard = self.shards[group]
                 for _index, data in core.take_committed():
-                    if data is not None:  # (None: a leader's no-op, or a configuration)
-                        requests.applied(data, kv.apply(data), out)
+                    if data is None:
+                        continue  # a leader's no-op, or a configuration
+                    result = shard.apply(data)
+                    if "c" in data:
+                        requests.applied(data, result, out)
+                    else:  # a slot move's step: maybe the next one is ours
+                        self.migrations.wake_now(now)
             for ctx, index in core.take_read_states():
                 requests.read_state(ctx, index)
         if requests.indexed_reads:
@@ -350,7 +373,12 @@ class Server:
             if group not in self.raft.cores:
                 m = meta.groups[group]
                 self.raft.add_group(now, group, list(m.voters), list(m.learners))
-                self.kvs[group] = KV()
+                # What a group serves at its creation is the layout's (the same for every
+                # member, however late it learns of the group); moves come through its log.
+                self.shards[group] = ShardState(
+                    s for lo, hi, g in self.layout.slots.ranges() if g == group
+                    for s in range(lo, hi + 1))
+        self.migrations.wake_now(now)
         self.requests.new_map(now, out)
 
     # ----------------------------------------------------------------------------------------

@@ -160,4 +160,4 @@ def test_lost_forwards_are_retried_and_applied_once() -> None:
     entries = [d for i in range(1, core.commit + 1)
                if isinstance(d := core.log.data(i), dict) and d["c"][0] == "cas"]
     assert len({(e["o"], e["r"]) for e in entries}) == 1
-    assert all(s.kvs[SHARD].read("c") == (0, 1) for s in net.servers.values())
+    assert all(s.shards[SHARD].read("c") == (0, 1) for s in net.servers.values())

@@ -24,6 +24,7 @@ from typing import Any
 
 from node import protocol as P
 from node.cluster.router import ROUTE, ROUTE_MOVED, ROUTE_OK, ROUTE_RETRY
+from node.cluster.shard import MOVED
 
 __all__ = ["Requests"]
 
@@ -220,6 +221,18 @@ class Requests:
         """A client entry applied in one of our groups with `result` (None: a stale copy)."""
         host = self.host
         origin = data["o"]
+        if result is not None and result[0] == MOVED:
+            # Not applied: the group no longer (or not yet) serves the slot. Route it again.
+            if origin == host.node_id:
+                p = self.pending.get(data["r"])
+                if p is not None:
+                    p.submitted_at = None
+            else:
+                x = self.proxied.pop((origin, data["r"]), None)
+                if x is not None:
+                    host._send(out, origin, {"type": ROUTE_MOVED, "rid": x.rid,
+                                             "epoch": host.meta.epoch, "owner": None})
+            return
         if origin == host.node_id:
             p = self.pending.pop(data["r"], None)
             if p is not None and result is not None:
@@ -255,9 +268,14 @@ class Requests:
         cores = host.raft.cores
         for rid in [r for r, p in self.pending.items() if p.read_index is not None
                     and p.read_index <= cores[p.group].applied]:
-            p = self.pending.pop(rid)
+            p = self.pending[rid]
             self.indexed_reads -= 1
-            code, value = host.kvs[p.group].read(p.cmd[1])
+            code, value = host.shards[p.group].read(p.cmd[1])
+            if code == MOVED:  # the slot moved away meanwhile: ask its new owner
+                p.read_index = None
+                p.submitted_at = None
+                continue
+            del self.pending[rid]
             if code:
                 host._reply_error(out, p.client, p.msg_id, code, value)
             else:
@@ -267,7 +285,11 @@ class Requests:
                     and x.read_index <= cores[x.group].applied]:
             x = self.proxied.pop(key)
             self.indexed_reads -= 1
-            code, value = host.kvs[x.group].read(x.cmd[1])
+            code, value = host.shards[x.group].read(x.cmd[1])
+            if code == MOVED:
+                host._send(out, x.origin, {"type": ROUTE_MOVED, "rid": x.rid,
+                                           "epoch": host.meta.epoch, "owner": None})
+                continue
             reply = {"type": ROUTE_OK, "rid": x.rid, "code": code}
             reply["text" if code else "value"] = value
             host._send(out, x.origin, reply)

@@ -21,7 +21,7 @@ class StaleReadServer(Server):
                 cmd = P.parse_client_request(body)
             except P.Malformed:
                 cmd = None
-            kv = self.kvs.get(self.router.group_of(cmd[1])) if cmd is not None else None
+            kv = self.shards.get(self.router.group_of(cmd[1])) if cmd is not None else None
             if kv is not None:  # a member of the key's group: answer from our own copy
                 code, value = kv.read(cmd[1])
                 if code:
