@@ -5,9 +5,15 @@ Nodes in cluster mode log (one JSON object per stderr line, docs/cluster.md):
 - `{"event": "meta_epoch", "epoch": E, "digest": D, "slots": [[lo, hi, group]...], "node": N}`
   whenever N applies a new meta state.
 
+- `{"event": "slot_fence" | "slot_activate" | "slot_drop" | "slot_unfence", "group", "slot",
+  "mig", "t"}` when N applies that step of a slot move in its shard group's log, and
+  `{"event": "migration_done" | "migration_aborted", "id", ...}` when a move is over for N.
+
 The checker fails the run if two nodes were leader of the same group in the same term (election
-safety, which no client-visible history may reveal), or if two nodes applied different slot maps
-under the same epoch. It also counts leaderships and failovers per group, and, given the history,
+safety, which no client-visible history may reveal), if two nodes applied different slot maps
+under the same epoch, or if a slot move broke its order: the target served the slot before the
+source fenced it (first `slot_activate` before the first `slot_fence` of that move), or a fenced
+slot got both outcomes (activated at the target *and* unfenced at the source). It also counts leaderships and failovers per group, and, given the history,
 client operations per shard group (by the slot map of the highest epoch), so that a run shows
 its keys really spread over the groups. Lines that are not JSON objects (tracebacks) are skipped;
 a node that logs nothing of the kind contributes nothing. No events at all: no section.
@@ -33,16 +39,18 @@ def events_from_logs(log_dir: Path) -> Iterable[dict]:
             continue
         with f:
             for line in f:
-                if b'"leader"' not in line and b'"meta_epoch"' not in line:
-                    continue  # cheap filter: most lines are neither
+                if b'"leader"' not in line and b'"meta_epoch"' not in line \
+                        and b'"slot_' not in line and b'"migration_' not in line:
+                    continue  # cheap filter: most lines are none of these
                 try:
                     event = orjson.loads(line)
                 except ValueError:
                     continue
                 if type(event) is not dict:
                     continue
-                if (event.get("event") == "role" and event.get("role") == "leader") \
-                        or event.get("event") == "meta_epoch":
+                kind = event.get("event")
+                if (kind == "role" and event.get("role") == "leader") or kind == "meta_epoch" \
+                        or (isinstance(kind, str) and kind.startswith(("slot_", "migration_"))):
                     yield event
 
 
@@ -51,12 +59,25 @@ def check_cluster(events: Iterable[dict], history: list | None = None) -> dict |
     leaders: dict[tuple, set] = defaultdict(set)
     maps: dict[Any, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     slots_by_epoch: dict[Any, list] = {}
+    steps: dict[Any, dict[str, float]] = defaultdict(dict)  # move -> step -> first time
+    outcomes: dict[str, set] = {"done": set(), "aborted": set()}
     seen = False
     for e in events:
         seen = True
         node = e.get("node")
-        if e.get("event") == "role":
+        kind = e.get("event")
+        if kind == "role":
             leaders[(_key(e.get("group")), e.get("term"))].add(node)
+        elif kind.startswith("slot_"):
+            step, t = kind[5:], e.get("t")
+            t = t if isinstance(t, (int, float)) else float("inf")
+            first = steps[_key(e.get("mig"))]
+            if step not in first or t < first[step]:
+                first[step] = t
+        elif kind.startswith("migration_"):
+            outcome = kind[10:]
+            if outcome in outcomes:
+                outcomes[outcome].add(_key(e.get("id")))
         else:
             epoch = e.get("epoch")
             maps[epoch][str(e.get("digest"))].append(node)
@@ -73,6 +94,12 @@ def check_cluster(events: Iterable[dict], history: list | None = None) -> dict |
         if len(digests) > 1:
             errors.append({"kind": "maps-differ", "epoch": epoch,
                            "maps": {d: sorted(map(str, n)) for d, n in digests.items()}})
+    for mig, first in sorted(steps.items(), key=lambda kv: repr(kv[0])):
+        if "activate" in first and first["activate"] < first.get("fence", float("inf")):
+            errors.append({"kind": "served-before-fence", "migration": mig,
+                           "activate": first["activate"], "fence": first.get("fence")})
+        if "activate" in first and "unfence" in first:
+            errors.append({"kind": "two-outcomes", "migration": mig})
     terms_per_group = Counter(group for group, _ in leaders)
     result: dict[str, Any] = {
         "valid?": not errors,
@@ -80,6 +107,10 @@ def check_cluster(events: Iterable[dict], history: list | None = None) -> dict |
         "leaderships": dict(sorted(terms_per_group.items(), key=lambda kv: repr(kv[0]))),
         "epochs": sorted((e for e in maps if isinstance(e, int)), key=int),
     }
+    if steps or outcomes["done"] or outcomes["aborted"]:
+        result["migrations"] = {"done": len(outcomes["done"]),
+                                "aborted": len(outcomes["aborted"]),
+                                "fenced": sum(1 for f in steps.values() if "fence" in f)}
     if history is not None and slots_by_epoch:
         top = max((e for e in slots_by_epoch if isinstance(e, int)), default=None)
         if top is not None:

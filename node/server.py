@@ -35,6 +35,8 @@ from node.raft.timing import DEFAULT, Timing
 __all__ = ["Server", "ConfigError"]
 
 _INF = float("inf")
+# Shard log entries of a slot move that nodes report (the bench's cluster checker reads them).
+_MOVE_STEPS = ("fence", "activate", "drop", "unfence")
 
 # Field -> required type(s) of incoming Raft messages, checked before they reach a core.
 _INT = (int,)
@@ -59,8 +61,11 @@ _RAFT_FIELD_TYPES: dict[str, tuple[tuple[str, type], ...]] = {
 class Server:
     """One Maelstrom node process, minus the IO."""
 
-    # The Raft core class (tests substitute broken variants to prove the oracles bite).
+    # The Raft core, shard state machine and migration driver classes (tests substitute broken
+    # variants to prove the checkers bite).
     core_class = RaftCore
+    shard_class = ShardState
+    migrations_class = Migrations
 
     @classmethod
     def configure(cls, environ: Any) -> dict:
@@ -84,7 +89,7 @@ class Server:
         self.router = Router(self.meta)
         self.shards: dict[int, ShardState] = {}  # the state machines of our shard groups
         self.requests = Requests(self)
-        self.migrations = Migrations(self)
+        self.migrations = self.migrations_class(self)
         self._next_msg_id = 0
         self._nodes: frozenset[str] = frozenset()
         self._leaders: dict[Any, str | None] = {}
@@ -349,7 +354,11 @@ class Server:
                     result = shard.apply(data)
                     if "c" in data:
                         requests.applied(data, result, out)
-                    else:  # a slot move's step: maybe the next one is ours
+                    else:  # a slot move's step: report it; maybe the next one is ours
+                        step = next((k for k in _MOVE_STEPS if k in data), None)
+                        if step is not None:
+                            self._emit({"event": "slot_" + step, "group": group,
+                                        "slot": data[step], "mig": data.get("mig")})
                         self.migrations.wake_now(now)
             for ctx, index in core.take_read_states():
                 requests.read_state(ctx, index)
@@ -375,7 +384,7 @@ class Server:
                 self.raft.add_group(now, group, list(m.voters), list(m.learners))
                 # What a group serves at its creation is the layout's (the same for every
                 # member, however late it learns of the group); moves come through its log.
-                self.shards[group] = ShardState(
+                self.shards[group] = self.shard_class(
                     s for lo, hi, g in self.layout.slots.ranges() if g == group
                     for s in range(lo, hi + 1))
         self.migrations.wake_now(now)

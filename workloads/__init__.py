@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from workloads.echo import EchoWorkload
 from workloads.lin_kv import LinKVWorkload
+from workloads.slot_migration import SlotMigrationWorkload
 
 WORKLOADS = {
     "echo": EchoWorkload,
     "lin-kv": LinKVWorkload,
+    "slot-migration": SlotMigrationWorkload,
 }
 
-__all__ = ["WORKLOADS", "EchoWorkload", "LinKVWorkload"]
+__all__ = ["WORKLOADS", "EchoWorkload", "LinKVWorkload", "SlotMigrationWorkload"]
