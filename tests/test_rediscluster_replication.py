@@ -124,6 +124,27 @@ def test_a_returning_primary_gets_a_full_resync_and_loses_its_unreplicated_write
     assert a.discarded == 2
 
 
+def test_a_diverged_history_is_never_continued_even_below_the_primarys_offset() -> None:
+    shard = Shard("a", ["b"])
+    shard.write("a", 0.1, "k", 1)
+    shard.pump(0.2)
+    shard.cut = {"a"}
+    shard.write("a", 0.3, "k", 2)            # a: offset 2, never replicated
+    shard.nodes["b"].become_primary(1.0)
+    shard.cut = set()
+    for v in range(2):
+        shard.write("b", 1.1, "x", v)        # b: offset 3 on its own history
+    shard.pump(1.2)
+    out: list = []
+    shard.nodes["a"].become_replica(2.0, "b", out)
+    shard.send("a", out)
+    shard.pump(2.1)
+    a, b = shard.nodes["a"], shard.nodes["b"]
+    assert a.data == b.data == {"k": 1, "x": 1} and a.offset == b.offset == 3
+    [resync] = [e for e in shard.events if e["event"] == "full_resync"]
+    assert resync["discarded"] == 1 and resync["writes"] == [["k", 2]]
+
+
 def test_a_replica_that_was_behind_continues_without_loss() -> None:
     shard = Shard("a", ["b", "c"])
     shard.cut = {"c"}

@@ -215,6 +215,18 @@ def test_a_master_votes_once_per_epoch_and_not_twice_for_one_master_within_2x_no
     assert acks(voter, "n1") == 1
 
 
+def test_one_vote_per_epoch_even_for_replicas_of_different_masters() -> None:
+    nodes = peers()
+    voter = nodes["n3"]
+    for failed in ("n0", "n6"):
+        voter.bus.receive(1.0, "n4", nodes["n4"].body("rc_fail", node=failed))
+    voter.bus.receive(1.1, "n1", auth_request(nodes["n1"], 5))   # a replica of n0
+    voter.bus.receive(1.2, "n7", auth_request(nodes["n7"], 5))   # a replica of n6, same epoch
+    assert (acks(voter, "n1"), acks(voter, "n7")) == (1, 0)
+    voter.bus.receive(1.3, "n7", auth_request(nodes["n7"], 6))   # its next epoch
+    assert acks(voter, "n7") == 1
+
+
 def test_replicas_and_stale_configurations_get_no_vote() -> None:
     view = initial_view("n3", IDS, ClusterConfig(consensus="gossip"))
     view.nodes["n0"].fail = True
