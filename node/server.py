@@ -27,6 +27,7 @@ from node.cluster.meta import META_GROUP, MetaState, init_entry
 from node.cluster.multiraft import BATCH, MultiRaft
 from node.cluster.requests import Requests
 from node.cluster.router import ROUTE_TYPES, Router
+from node.cluster.members import MEMBER_ADMIN, Members
 from node.cluster.migration import ADMIN_TYPES, EXPORT, Migrations
 from node.cluster.shard import ShardState
 from node.raft.core import LEADER, MESSAGE_TYPES, RaftCore
@@ -90,6 +91,7 @@ class Server:
         self.shards: dict[int, ShardState] = {}  # the state machines of our shard groups
         self.requests = Requests(self)
         self.migrations = self.migrations_class(self)
+        self.members = Members(self)
         self._next_msg_id = 0
         self._nodes: frozenset[str] = frozenset()
         self._leaders: dict[Any, str | None] = {}
@@ -120,6 +122,8 @@ class Server:
                 self.requests.sweep(now, out)
             if now >= self.migrations.next_check:
                 self.migrations.check(now, out)
+            if now >= self.members.next_check:
+                self.members.check(now)
             self._pump(now, out)
         except Exception:
             self._emit({"event": "internal_error", "traceback": traceback.format_exc()})
@@ -130,7 +134,7 @@ class Server:
         if self.raft is None:
             return None
         d = min(self.raft.next_deadline(), self.requests.next_sweep,
-                self.migrations.next_check)
+                self.migrations.next_check, self.members.next_check)
         return None if d == _INF else d
 
     def raft_cores(self) -> dict:
@@ -196,12 +200,14 @@ class Server:
             self._receive_client(now, src, body, msg_id, out)
         elif t == "cluster_info":
             self._receive_cluster_info(src, msg_id, out)
-        elif t in ADMIN_TYPES:
+        elif t in ADMIN_TYPES or t in MEMBER_ADMIN:
             if msg_id is None or self.raft is None:
                 self._reply_error(out, src, msg_id, P.MALFORMED_REQUEST if msg_id is None
                                   else P.TEMPORARILY_UNAVAILABLE, "missing msg_id or no init")
-            else:
+            elif t in ADMIN_TYPES:
                 self.migrations.admin(now, src, msg_id, body, out)
+            else:
+                self.members.admin(now, src, msg_id, body, out)
         else:
             self._reply_error(out, src, msg_id, P.NOT_SUPPORTED, f"unsupported message type {t!r}")
 
@@ -346,6 +352,7 @@ class Server:
                         if data is not None and self.meta.apply(data):
                             self._new_epoch(now, out)
                     self.migrations.answer_admin(out)  # (also refusals: no new epoch)
+                    self.members.answer_admin(out)
                     continue
                 shard = self.shards[group]
                 for _index, data in core.take_committed():
@@ -378,7 +385,13 @@ class Server:
         self._emit({"event": "meta_epoch", "epoch": meta.epoch, "digest": meta.digest(),
                     "slots": meta.slots.ranges(),
                     "groups": {str(g): list(m.voters) for g, m in meta.groups.items()}})
-        for group in meta.member_groups(self.node_id):
+        mine = meta.member_groups(self.node_id)
+        for group in [g for g in self.raft.cores if g != META_GROUP and g not in mine]:
+            # Removed from the group (its log committed it, then the meta log): stop.
+            self.raft.remove_group(group)
+            del self.shards[group]
+            self._emit({"event": "left_group", "group": group})
+        for group in mine:
             if group not in self.raft.cores:
                 m = meta.groups[group]
                 self.raft.add_group(now, group, list(m.voters), list(m.learners))
@@ -388,7 +401,14 @@ class Server:
                     s for lo, hi, g in self.layout.slots.ranges() if g == group
                     for s in range(lo, hi + 1))
         self.migrations.wake_now(now)
+        self.members.wake_now(now)
         self.requests.new_map(now, out)
+
+    def propose_meta(self, now: float, entry: dict) -> bool:
+        """Propose `entry` to the meta log (forwarded to its leader); False if none known."""
+        ok = self.raft.cores[META_GROUP].propose(now, entry)
+        self.raft.touched()
+        return ok
 
     # ----------------------------------------------------------------------------------------
     # Plumbing

@@ -20,6 +20,14 @@ index. Entries are JSON objects with an `op`:
   {"op": "migrate_abort", "id"}
       Gives up a move that is not done: the source serves the slot again.
 
+  {"op": "member_request", "id", "group", "action", "node"}
+      Asks a shard group to change its members (node/cluster/members.py): refused (in
+      `rejections`) if it does not apply to the group as known here, or the group has a
+      request in flight. Recorded with the group's members at that moment.
+  {"op": "group_members", "id", "group", "voters", "learners", "final"}
+      The group's log committed this configuration (reported by its leader); `final` ends
+      the request. Nodes start or stop their cores of the group accordingly.
+
 Each op that changes anything bumps the epoch. `apply` returns whether the state changed, so the host can reconcile its groups and
 log the epoch (`meta_epoch` events, which the bench's cluster checker compares across nodes).
 """
@@ -46,7 +54,7 @@ class MetaState:
     """What the meta log says, as applied so far."""
 
     __slots__ = ("epoch", "slots", "groups", "config", "applied_ops", "migrations",
-                 "moving", "rejections")
+                 "moving", "rejections", "member_requests", "changing")
 
     def __init__(self) -> None:
         self.epoch = 0
@@ -57,7 +65,10 @@ class MetaState:
         # id -> {"slot", "from", "to", "state": "moving" | "done" | "aborted"}
         self.migrations: dict[str, dict] = {}
         self.moving: dict[int, str] = {}      # slot -> id of its migration in flight
-        self.rejections: dict[str, str] = {}  # id -> why migrate_begin was refused
+        self.rejections: dict[str, str] = {}  # id -> why a request was refused
+        # id -> {"group", "action", "node", "voters", "learners" (at request), "state"}
+        self.member_requests: dict[str, dict] = {}
+        self.changing: dict[int, str] = {}    # group -> id of its request in flight
 
     def apply(self, data: Any) -> bool:
         """Apply one committed meta entry; True if the state changed (a new epoch)."""
@@ -78,6 +89,10 @@ class MetaState:
             return False
         if op == "migrate_begin":
             return self._begin(data)
+        if op == "member_request":
+            return self._member_request(data)
+        if op == "group_members":
+            return self._group_members(data)
         if op in ("migrate_done", "migrate_abort"):
             mig = self.migrations.get(data.get("id"))
             if mig is None or mig["state"] != "moving":
@@ -107,6 +122,67 @@ class MetaState:
         self.epoch += 1
         self.applied_ops += 1
         return True
+
+    def _member_request(self, data: dict) -> bool:
+        req_id, group = data.get("id"), data.get("group")
+        if not isinstance(req_id, str) or req_id in self.member_requests \
+                or req_id in self.rejections:
+            return False
+        why = self.check_member_request(group, data.get("action"), data.get("node"), None)
+        if why:
+            self.rejections[req_id] = why
+            return False
+        members = self.groups[group]
+        self.member_requests[req_id] = {
+            "group": group, "action": data["action"], "node": data["node"],
+            "voters": list(members.voters), "learners": list(members.learners),
+            "state": "pending"}
+        self.changing[group] = req_id
+        self.epoch += 1
+        self.applied_ops += 1
+        return True
+
+    def _group_members(self, data: dict) -> bool:
+        req = self.member_requests.get(data.get("id"))
+        group = data.get("group")
+        if req is None or req["state"] != "pending" or req["group"] != group:
+            return False
+        voters, learners = data.get("voters"), data.get("learners")
+        if not (isinstance(voters, list) and voters and isinstance(learners, list)):
+            return False
+        self.groups[group] = GroupMembers(tuple(voters), tuple(learners))
+        if data.get("final"):
+            req["state"] = "done"
+            del self.changing[group]
+        self.epoch += 1
+        self.applied_ops += 1
+        return True
+
+    def check_member_request(self, group: Any, action: Any, node: Any,
+                             known_nodes: list | None) -> str:
+        """Why `action` on `node` in `group` is not possible now ("" if it is)."""
+        if group not in self.groups:
+            return f"unknown group {group!r}"
+        if action not in ("add_voter", "add_learner", "remove", "promote", "transfer"):
+            return f"unknown action {action!r}"
+        if not isinstance(node, str) or (known_nodes is not None and node not in known_nodes):
+            return f"unknown node {node!r}"
+        m = self.groups[group]
+        if group in self.changing:
+            return f"group {group} is already changing ({self.changing[group]})"
+        if action in ("add_voter", "add_learner") and (node in m.voters
+                                                       or node in m.learners):
+            return f"{node} is already a member of group {group}"
+        if action == "remove":
+            if node not in m.voters and node not in m.learners:
+                return f"{node} is not a member of group {group}"
+            if tuple(m.voters) == (node,):
+                return f"{node} is the last voter of group {group}"
+        if action == "promote" and node not in m.learners:
+            return f"{node} is not a learner of group {group}"
+        if action == "transfer" and node not in m.voters:
+            return f"{node} is not a voter of group {group}"
+        return ""
 
     def check_move(self, slot: Any, src: Any, dst: Any) -> str:
         """Why moving `slot` from `src` to `dst` is not possible now ("" if it is)."""

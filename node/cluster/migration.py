@@ -264,6 +264,4 @@ class Migrations:
         return True
 
     def _propose_meta(self, now: float, entry: dict) -> bool:
-        ok = self.host.raft.cores[META_GROUP].propose(now, entry)
-        self.host.raft.touched()
-        return ok
+        return self.host.propose_meta(now, entry)

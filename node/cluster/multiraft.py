@@ -61,6 +61,11 @@ class MultiRaft:
             core.become_pre_candidate(now)
         return core
 
+    def remove_group(self, group: Any) -> None:
+        """Stop this node's core of `group` (it was removed from the group)."""
+        self.cores.pop(group, None)
+        self._deadline = None
+
     # -- inputs ------------------------------------------------------------------------------
     def step(self, now: float, src: str, body: dict) -> bool:
         """Hand one Raft message to its group's core; False if we have no such group."""

@@ -288,6 +288,16 @@ class RaftCore:
         self._after(now)
         return True
 
+    @property
+    def membership_settled(self) -> bool:
+        """No configuration change in flight: the latest one is committed and not joint."""
+        return not self.membership.joint and self._configs[-1][0] <= self.commit
+
+    def match_of(self, peer: str) -> int | None:
+        """Leader: the highest log index known to be on `peer` (None: not a member we track)."""
+        pr = self._progress.get(peer)
+        return None if pr is None else pr.match
+
     def next_deadline(self) -> float:
         """Earliest time at which tick() has work."""
         d = self._deadline
