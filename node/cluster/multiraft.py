@@ -8,11 +8,14 @@ Rules of this module:
   message. Two or more bodies travel as `{"type": "raft_batch", "msgs": [body, ...]}` (each
   body a complete Raft message with its own `group` and `term`); a lone body goes as itself.
   A receiver steps the bodies of a batch in order, so the answers they cause coalesce too.
-- Idle traffic does not grow with the number of groups: when any core's timer fires, every
-  leader core is ticked with `heartbeat_slack` = half a heartbeat interval, so the heartbeats of
-  all groups this node leads go out in the same turn and share one envelope per peer (the
-  coalesced heartbeats of CockroachDB, without their special encoding). Their answers come back
-  coalesced the same way.
+- Heartbeats coalesce: once per heartbeat interval, on a node-wide *beat*, every core this node
+  leads is ticked with `heartbeat_slack` = half an interval, so the heartbeats of all its groups
+  that are due within that half interval go out in the same turn and share one envelope per
+  peer (the coalesced heartbeats of CockroachDB, without their special encoding); answers come
+  back coalesced the same way. Streams drift onto the beat and stay there. (The beat must not
+  be every timer: ticking leaders early on each flush or ack timer would send heartbeats up to
+  twice as often.) Groups led by different nodes still heartbeat separately: idle traffic
+  grows with the distinct leader-follower pairs, not with the groups per pair.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ __all__ = ["MultiRaft", "BATCH"]
 
 BATCH = "raft_batch"
 _INF = float("inf")
+# A new group's expected leader campaigns this soon (see add_group).
+FIRST_CAMPAIGN_DELAY = 0.05
 
 
 class MultiRaft:
@@ -41,6 +46,7 @@ class MultiRaft:
         self._log = log
         self._core_class = core_class
         self._deadline: float | None = None
+        self._next_beat = _INF
 
     # -- groups ------------------------------------------------------------------------------
     def add_group(self, now: float, group: Any, voters: list[str],
@@ -48,9 +54,11 @@ class MultiRaft:
         """Start this node's core of `group` (a voter, or a learner if listed as one).
 
         The group's first voter is its expected leader (node/cluster/layout.py spreads them
-        over the nodes): it campaigns at once instead of after an election timeout, so a new
-        group has a leader within a round trip, and leaders land where the layout put them.
-        Safety does not care who campaigns when."""
+        over the nodes): it campaigns after `FIRST_CAMPAIGN_DELAY` instead of an election
+        timeout, so a new group has a leader within a few round trips, and leaders land where
+        the layout put them. (Not at once: the other members start their cores when they apply
+        the same meta entry, a little later, and would drop an early pre-vote.) Safety does
+        not care who campaigns when."""
         core = self._core_class(group=group, node_id=self.node_id, voters=list(voters),
                                 learners=list(learners),
                                 rng=random.Random(self._rng.getrandbits(64)), now=now,
@@ -58,7 +66,7 @@ class MultiRaft:
         self.cores[group] = core
         self._deadline = None
         if voters and voters[0] == self.node_id:
-            core.become_pre_candidate(now)
+            core.campaign_by(now + FIRST_CAMPAIGN_DELAY)
         return core
 
     def remove_group(self, group: Any) -> None:
@@ -77,26 +85,37 @@ class MultiRaft:
         return True
 
     def tick(self, now: float) -> None:
-        """Fire due timers; leaders also send heartbeats due soon (see the module docstring)."""
+        """Fire due timers; on the beat, leaders also send the heartbeats due soon (see the
+        module docstring)."""
         self._deadline = None
-        slack = self.timing.heartbeat_interval / 2
-        soon = now + slack
-        due = [c for c in self.cores.values() if c.next_deadline() <= now]
-        if not due:
-            return
+        interval = self.timing.heartbeat_interval
+        beat = now >= self._next_beat
+        if beat:
+            self._next_beat = now + interval
+        slack = interval / 2
         for core in self.cores.values():
-            d = core.next_deadline()
-            if d <= now or (core.role == LEADER and d <= soon):
+            if core.next_deadline() <= now:
+                core.tick(now, heartbeat_slack=slack if beat and core.role == LEADER else 0.0)
+            elif beat and core.role == LEADER:
                 core.tick(now, heartbeat_slack=slack)
 
     def next_deadline(self) -> float:
         d = self._deadline
         if d is None:
             d = _INF
+            leading = False
             for core in self.cores.values():
                 x = core.next_deadline()
                 if x < d:
                     d = x
+                leading = leading or core.role == LEADER
+            if leading:
+                if self._next_beat == _INF:
+                    self._next_beat = d  # the first beat: whenever a timer fires
+                if self._next_beat < d:
+                    d = self._next_beat
+            else:
+                self._next_beat = _INF
             self._deadline = d
         return d
 

@@ -30,20 +30,27 @@ ROUTE_OK = "kv_route_ok"        # member -> origin: {rid, code, text | value}
 ROUTE_MOVED = "kv_route_moved"  # member -> origin: {rid, epoch, owner}: not this group's slot
 ROUTE_RETRY = "kv_route_retry"  # member -> origin: {rid}: no leader known, nothing proposed
 ROUTE_TYPES = frozenset({ROUTE, ROUTE_OK, ROUTE_MOVED, ROUTE_RETRY})
+_SLOT_CACHE = 4096  # keys whose slot is remembered (cleared whole when full)
 
 
 class Router:
     """Where this node sends requests for groups it is not a member of."""
 
-    __slots__ = ("meta", "_good")
+    __slots__ = ("meta", "_good", "_slots")
 
     def __init__(self, meta: MetaState) -> None:
         self.meta = meta
         self._good: dict[int, str] = {}  # group -> the member that answered last
+        self._slots: dict = {}           # key -> slot: a request's key is hashed once or twice
 
     def group_of(self, key) -> int | None:
         """The shard group owning `key`'s slot, by the applied map (None: no map yet)."""
-        return self.meta.owner(key_slot(key))
+        slot = self._slots.get(key)
+        if slot is None or type(key) is bool:
+            if len(self._slots) >= _SLOT_CACHE:
+                self._slots.clear()
+            slot = self._slots[key] = key_slot(key)
+        return self.meta.owner(slot)
 
     def target(self, group: int, attempt: int) -> str | None:
         """The member to try on attempt `attempt` (0, 1, ...): the last good one first, then

@@ -288,6 +288,12 @@ class RaftCore:
         self._after(now)
         return True
 
+    def campaign_by(self, when: float) -> None:
+        """Move our election timer forward to `when` at the latest (a voter only)."""
+        self._deadline = None
+        if not self.is_learner and self.role != LEADER and when < self._election_deadline:
+            self._election_deadline = when
+
     @property
     def membership_settled(self) -> bool:
         """No configuration change in flight: the latest one is committed and not joint."""
