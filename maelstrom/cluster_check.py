@@ -40,7 +40,8 @@ def events_from_logs(log_dir: Path) -> Iterable[dict]:
         with f:
             for line in f:
                 if b'"leader"' not in line and b'"meta_epoch"' not in line \
-                        and b'"slot_' not in line and b'"migration_' not in line:
+                        and b'"slot_' not in line and b'"migration_' not in line \
+                        and b'"membership_done"' not in line:
                     continue  # cheap filter: most lines are none of these
                 try:
                     event = orjson.loads(line)
@@ -50,6 +51,7 @@ def events_from_logs(log_dir: Path) -> Iterable[dict]:
                     continue
                 kind = event.get("event")
                 if (kind == "role" and event.get("role") == "leader") or kind == "meta_epoch" \
+                        or kind == "membership_done" \
                         or (isinstance(kind, str) and kind.startswith(("slot_", "migration_"))):
                     yield event
 
@@ -61,6 +63,7 @@ def check_cluster(events: Iterable[dict], history: list | None = None) -> dict |
     slots_by_epoch: dict[Any, list] = {}
     steps: dict[Any, dict[str, float]] = defaultdict(dict)  # move -> step -> first time
     outcomes: dict[str, set] = {"done": set(), "aborted": set()}
+    member_changes: set = set()
     seen = False
     for e in events:
         seen = True
@@ -74,6 +77,8 @@ def check_cluster(events: Iterable[dict], history: list | None = None) -> dict |
             first = steps[_key(e.get("mig"))]
             if step not in first or t < first[step]:
                 first[step] = t
+        elif kind == "membership_done":
+            member_changes.add(_key(e.get("id")))
         elif kind.startswith("migration_"):
             outcome = kind[10:]
             if outcome in outcomes:
@@ -107,6 +112,8 @@ def check_cluster(events: Iterable[dict], history: list | None = None) -> dict |
         "leaderships": dict(sorted(terms_per_group.items(), key=lambda kv: repr(kv[0]))),
         "epochs": sorted((e for e in maps if isinstance(e, int)), key=int),
     }
+    if member_changes:
+        result["membership-changes"] = len(member_changes)
     if steps or outcomes["done"] or outcomes["aborted"]:
         result["migrations"] = {"done": len(outcomes["done"]),
                                 "aborted": len(outcomes["aborted"]),

@@ -350,6 +350,9 @@ class Server:
                 if group == META_GROUP:
                     for _index, data in core.take_committed():
                         if data is not None and self.meta.apply(data):
+                            if data.get("op") == "group_members" and data.get("final"):
+                                self._emit({"event": "membership_done", "id": data.get("id"),
+                                            "group": data.get("group")})
                             self._new_epoch(now, out)
                     self.migrations.answer_admin(out)  # (also refusals: no new epoch)
                     self.members.answer_admin(out)

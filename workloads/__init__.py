@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from workloads.echo import EchoWorkload
 from workloads.lin_kv import LinKVWorkload
+from workloads.membership import MembershipWorkload
 from workloads.slot_migration import SlotMigrationWorkload
 
 WORKLOADS = {
     "echo": EchoWorkload,
     "lin-kv": LinKVWorkload,
     "slot-migration": SlotMigrationWorkload,
+    "membership": MembershipWorkload,
 }
 
-__all__ = ["WORKLOADS", "EchoWorkload", "LinKVWorkload", "SlotMigrationWorkload"]
+__all__ = ["WORKLOADS", "EchoWorkload", "LinKVWorkload", "MembershipWorkload",
+           "SlotMigrationWorkload"]

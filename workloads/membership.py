@@ -1,0 +1,77 @@
+"""membership: lin-kv traffic while an admin thread adds, removes and promotes shard-group
+members and transfers leadership (issue 12; the node side is docs/cluster.md, "Membership
+changes").
+
+Generator: lin-kv's (workloads/lin_kv.py); thread n-1 of the first worker group (a reader in
+lin-kv) is the *admin*: one request at a time, to a random node, for a random group in 1..G
+(G = $FERRITE_CLUSTER_SHARDS, else node count // 3) and a random node:
+add_member (voter), add_member (learner), remove_member, promote_learner, transfer_leader, in
+proportions that keep groups from shrinking for good (adds outnumber removals). A request that
+does not apply (e.g. adding a member) is refused with a definite error: a :fail op.
+
+Checker: per-key linearizability across every change (admin ops left out of it), lost writes,
+and invalid unless at least one change was requested. The cluster section counts changes done
+(`membership_done` events) and fails the run on two leaders of a group in one term.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+from workloads.lin_kv import LinKVWorkload
+
+__all__ = ["MembershipWorkload"]
+
+_LIN_KV_FS = frozenset({"read", "write", "cas"})
+# (rpc, weight): adds outweigh removals so groups do not shrink for good.
+_ACTIONS = [("add_member", 3), ("add_learner", 2), ("remove_member", 3),
+            ("promote_learner", 2), ("transfer_leader", 2)]
+
+
+class MembershipWorkload(LinKVWorkload):
+    name = "membership"
+
+    def __init__(self, nodes: list[str], concurrency: int, rng: random.Random) -> None:
+        super().__init__(nodes, concurrency, rng)
+        self.nodes = list(nodes)
+        self.admin = self.n - 1
+        shards = os.environ.get("FERRITE_CLUSTER_SHARDS", "")
+        self.groups = int(shards) if shards.isdigit() and int(shards) > 0 \
+            else max(1, len(nodes) // 3)
+
+    def next_op(self, thread: int) -> tuple[str, Any]:
+        if thread == self.admin:
+            names = [a for a, _ in _ACTIONS]
+            action = self.rng.choices(names, weights=[w for _, w in _ACTIONS])[0]
+            return action, [self.rng.randint(1, self.groups), self.rng.choice(self.nodes)]
+        return super().next_op(thread)
+
+    @staticmethod
+    def request(f: str, value: Any) -> dict:
+        if f in _LIN_KV_FS:
+            return LinKVWorkload.request(f, value)
+        group, node = value
+        if f == "add_learner":
+            return {"type": "add_member", "group": group, "node": node, "learner": True}
+        return {"type": f, "group": group, "node": node}
+
+    @staticmethod
+    def complete(f: str, value: Any, body: dict) -> tuple[str, Any, Any]:
+        if f in _LIN_KV_FS:
+            return LinKVWorkload.complete(f, value, body)
+        expected = "add_member_ok" if f == "add_learner" else f + "_ok"
+        return ("ok" if body.get("type") == expected else "info"), value, None
+
+    @staticmethod
+    def check(history: list) -> dict:
+        kv_ops = [op for op in history if op.f in _LIN_KV_FS or not isinstance(op.process, int)]
+        result = LinKVWorkload.check(kv_ops)
+        changes = [op for op in history if op.type == "ok" and op.f not in _LIN_KV_FS
+                   and isinstance(op.process, int)]
+        result["changes-requested"] = len(changes)
+        if not changes:
+            result["valid?"] = False
+            result["error"] = "no membership change requested: the run did not exercise them"
+        return result
