@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 import orjson
 
-__all__ = ["check_cluster", "events_from_logs"]
+__all__ = ["check_cluster", "events_from_logs", "failover_report"]
 
 
 def events_from_logs(log_dir: Path) -> Iterable[dict]:
@@ -151,3 +151,24 @@ def _ops_per_group(history: list, ranges: list) -> dict:
 
 def _key(group: Any) -> Any:
     return group if isinstance(group, (int, str)) else repr(group)
+
+
+def failover_report(log_dir: Path) -> dict | None:
+    """The `failover` section for nodes in gossip mode (Redis Cluster's protocol), from what
+    they logged (node/rediscluster/audit.py): fail-overs, nodes declared FAIL, writes a primary
+    acknowledged and a full resync then threw away, and intervals with two primaries of one
+    shard (split brain). Invalid if any write was thrown away or two primaries served at once:
+    the data loss and split brain Raft mode exists to rule out. None: no such node."""
+    from node.rediscluster.audit import audit, read_events
+
+    events = read_events(Path(log_dir))
+    if not any(e.get("event") in ("failover", "fail", "full_resync", "cluster_state")
+               for e in events):
+        return None
+    a = audit(events)
+    return {"valid?": not a["writes-discarded"] and not a["two-primaries"],
+            "failovers": a["failovers"], "declared-fail": a["declared-fail"],
+            "writes-discarded": a["writes-discarded"],
+            "two-primaries": len(a["two-primaries"]),
+            "examples": {"discarded": a["discarded-list"][:3],
+                         "two-primaries": a["two-primaries"][:3]}}

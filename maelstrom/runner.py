@@ -620,13 +620,17 @@ class Runner:
         })
 
     def _cluster_section(self, history: list) -> dict:
-        from maelstrom.cluster_check import check_cluster, events_from_logs
+        from maelstrom.cluster_check import check_cluster, events_from_logs, failover_report
 
         try:
             cluster = check_cluster(events_from_logs(self.store.node_logs), history)
+            failover = failover_report(self.store.node_logs)
         except Exception as exc:  # a checker bug must not lose the run
             return {"cluster": {"valid?": "unknown", "error": f"{type(exc).__name__}: {exc}"}}
-        return {} if cluster is None else {"cluster": cluster}
+        out = {} if cluster is None else {"cluster": cluster}
+        if failover is not None:
+            out["failover"] = failover
+        return out
 
 
     def _sim_host(self, opts: TestOptions, log_dir: Path, log: Callable[[str], None]) -> Any:

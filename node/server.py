@@ -21,7 +21,7 @@ import traceback
 from typing import Any, Callable
 
 from node import protocol as P
-from node.cluster.config import ClusterConfig, ConfigError, load_config, require_supported
+from node.cluster.config import ClusterConfig, ConfigError, load_config
 from node.cluster.layout import Layout, initial_layout
 from node.cluster.meta import META_GROUP, MetaState, init_entry
 from node.cluster.multiraft import BATCH, MultiRaft
@@ -73,11 +73,25 @@ class Server:
         """Constructor arguments from the environment: the cluster config (FERRITE_CLUSTER_*,
         FERRITE_CONFIG). Used by node/run.py and the simulator alike. Raises ConfigError."""
         config = load_config(environ)
-        require_supported(config)
+        if config.consensus == "gossip":
+            from node.rediscluster.server import GossipServer
+
+            return GossipServer.configure(environ)
         return {"config": config}
 
+    def __new__(cls, *, config: ClusterConfig | None = None, **kwargs: Any) -> Any:
+        """`cluster.consensus = "gossip"` is another node altogether: Redis Cluster's protocol
+        (node/rediscluster/, docs/gossip_mode.md). Building a Server with that config builds
+        it instead, so the process driver and the simulator choose by config alone."""
+        if config is not None and config.consensus == "gossip":
+            from node.rediscluster.server import GossipServer
+
+            return GossipServer(config=config, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, *, seed: int, log: Callable[[dict], None] | None = None,
-                 timing: Timing = DEFAULT, config: ClusterConfig | None = None) -> None:
+                 timing: Timing = DEFAULT, config: ClusterConfig | None = None,
+                 **gossip_only: Any) -> None:
         self._rng = random.Random(seed)
         self._log = log
         self.timing = timing

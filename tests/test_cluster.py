@@ -266,11 +266,21 @@ def test_bad_config_stops_the_node_process_at_start(tmp_path) -> None:
     assert b"FERRITE_CLUSTER_SHARDS" in p.stderr and b"Traceback" not in p.stderr
 
 
-def test_gossip_mode_is_refused_clearly(tmp_path) -> None:
+def test_gossip_mode_is_chosen_by_config_in_both_backends(tmp_path, monkeypatch) -> None:
+    from node.rediscluster.server import GossipServer
+
+    assert isinstance(Server(seed=1, **Server.configure({"FERRITE_CLUSTER_CONSENSUS": "gossip"})),
+                      GossipServer)
+    assert type(Server(seed=1, **Server.configure({}))) is Server
+    monkeypatch.setenv("FERRITE_CLUSTER_CONSENSUS", "gossip")
+    r = run(tmp_path, node_count=6, concurrency=12, time_limit=5.0, nemesis=[])
+    assert r["valid?"] is True and "invariants" not in r  # no Raft cores to watch
     env = dict(os.environ, FERRITE_CLUSTER_CONSENSUS="gossip")
-    p = subprocess.run([sys.executable, str(ROOT / "node" / "run.py")], input=b"", env=env,
-                       capture_output=True, timeout=30, cwd=tmp_path)
-    assert p.returncode == 2 and b"not yet supported" in p.stderr
+    p = subprocess.Popen([sys.executable, str(ROOT / "node" / "run.py")], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    out, err = p.communicate(b'{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,'
+                             b'"node_id":"n1","node_ids":["n1"]}}\n', timeout=30)
+    assert b'"init_ok"' in out and p.returncode == 0, err[-500:]
 
 
 def test_the_simulator_reads_the_same_config(tmp_path, monkeypatch) -> None:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from node.cluster.config import (ClusterConfig, ConfigError, load_config, require_supported)
+from node.cluster.config import ClusterConfig, ConfigError, load_config
 
 DEFAULTS = {"consensus": "raft", "shards": None, "replicas": 3, "meta_voters": 5,
             "learners_per_shard": 0, "seeds": None}
@@ -84,14 +84,9 @@ def test_every_key_from_the_environment():
     assert load_config(env) == ClusterConfig("raft", 3, 5, 7, 0, ("n1", "n2", "n10"))
 
 
-def test_gossip_is_accepted_by_load_config_but_not_supported():
+def test_gossip_is_accepted_by_load_config():
     config = load_config({"FERRITE_CLUSTER_CONSENSUS": "gossip"})
     assert config.consensus == "gossip"
-    with pytest.raises(ConfigError) as info:
-        require_supported(config)
-    assert str(info.value) == ("cluster.consensus = 'gossip' is not yet supported (issue 11); "
-                               "use 'raft'")
-    require_supported(ClusterConfig())  # raft: fine
 
 
 def test_the_example_message():

@@ -2,8 +2,8 @@
 
 Keys (ADR-015 names `cluster.consensus`; the others are this lab's, issues 10 and 11):
 
-  consensus           "raft" (default) or "gossip" (accepted here; `require_supported` refuses
-                      it until issue 11 builds it)
+  consensus           "raft" (default: node/server.py) or "gossip" (Redis Cluster's protocol:
+                      node/rediscluster/)
   shards              number of shard groups, 1..16384; unset: derived from the node count
   replicas            voters per shard group, >= 1 (default 3; capped at the node count)
   meta_voters         voting members of the meta group, >= 1 (default 5; capped likewise)
@@ -33,7 +33,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Mapping
 
-__all__ = ["ClusterConfig", "ConfigError", "load_config", "require_supported",
+__all__ = ["ClusterConfig", "ConfigError", "load_config",
            "CONSENSUS_PROTOCOLS", "ENV_PREFIX", "CONFIG_ENV", "MAX_SHARDS"]
 
 ENV_PREFIX = "FERRITE_CLUSTER_"
@@ -226,9 +226,3 @@ def load_config(environ: Mapping[str, str],
     values.update(_from_environ(environ))
     return ClusterConfig(**values)
 
-
-def require_supported(config: ClusterConfig) -> None:
-    """Raise ConfigError if this node cannot run `config` yet (gossip: issue 11)."""
-    if config.consensus == "gossip":
-        raise ConfigError("cluster.consensus = 'gossip' is not yet supported (issue 11); "
-                          "use 'raft'")
