@@ -6,8 +6,9 @@ Generator: lin-kv's (workloads/lin_kv.py); thread n-1 of the first worker group 
 lin-kv) is the *admin*: one request at a time, to a random node, for a random group in 1..G
 (G = $FERRITE_CLUSTER_SHARDS, else node count // 3) and a random node:
 add_member (voter), add_member (learner), remove_member, promote_learner, transfer_leader, in
-proportions that keep groups from shrinking for good (adds outnumber removals). A request that
-does not apply (e.g. adding a member) is refused with a definite error: a :fail op.
+proportions that keep groups from shrinking for good (adds outnumber removals). History: one
+`:member` op per request, value [action, group, node]; a request that does not apply (e.g.
+adding a member) is refused with a definite error: a :fail op.
 
 Checker: per-key linearizability across every change (admin ops left out of it), lost writes,
 and invalid unless at least one change was requested. The cluster section counts changes done
@@ -45,23 +46,25 @@ class MembershipWorkload(LinKVWorkload):
         if thread == self.admin:
             names = [a for a, _ in _ACTIONS]
             action = self.rng.choices(names, weights=[w for _, w in _ACTIONS])[0]
-            return action, [self.rng.randint(1, self.groups), self.rng.choice(self.nodes)]
+            return "member", [action, self.rng.randint(1, self.groups),
+                              self.rng.choice(self.nodes)]
         return super().next_op(thread)
 
     @staticmethod
     def request(f: str, value: Any) -> dict:
         if f in _LIN_KV_FS:
             return LinKVWorkload.request(f, value)
-        group, node = value
-        if f == "add_learner":
+        action, group, node = value
+        if action == "add_learner":
             return {"type": "add_member", "group": group, "node": node, "learner": True}
-        return {"type": f, "group": group, "node": node}
+        return {"type": action, "group": group, "node": node}
 
     @staticmethod
     def complete(f: str, value: Any, body: dict) -> tuple[str, Any, Any]:
         if f in _LIN_KV_FS:
             return LinKVWorkload.complete(f, value, body)
-        expected = "add_member_ok" if f == "add_learner" else f + "_ok"
+        action = value[0]
+        expected = "add_member_ok" if action == "add_learner" else action + "_ok"
         return ("ok" if body.get("type") == expected else "info"), value, None
 
     @staticmethod
