@@ -146,6 +146,8 @@ def test_crashing_node_is_reported_and_test_completes(tmp_path):
     assert fault["node"] == "n0" and fault["kind"] == "exited" and fault["exit-code"] == 3
     assert "crashing on purpose" in fault["stderr-tail"]
     r = results(store)
+    assert r["nodes"]["fault-counts"] == {"n0": 1}  # the exit counts
+    assert "  n0 stderr: faulty node: crashing on purpose" in out  # and the report says why
     assert r["stats"]["ok-count"] > 0  # n1 kept serving
     assert (store / "history.edn").is_file()
 
