@@ -102,7 +102,8 @@ def _valid_update(u: Any) -> bool:
     if type(u) is not list or not 4 <= len(u) <= 5:
         return False
     state, node, inc, extra = u[0], u[1], u[2], u[3]
-    if state not in _RANK or type(node) is not str or type(inc) is not int or inc < 0:
+    if type(state) is not str or state not in _RANK or type(node) is not str \
+            or type(inc) is not int or inc < 0:
         return False
     if state == ALIVE:
         return type(extra) is int and extra >= 0 and (len(u) == 4 or type(u[4]) is dict)
@@ -141,6 +142,7 @@ class Swim:
         self._gossip_at = now + rng.uniform(0.0, timing.gossip_interval)
         self._soft_pending: dict | None = None
         self._soft_at = now
+        self._behind = False    # the message being handled holds an outdated view of us
         self._broadcasts.put(self._entry(node_id))    # announce ourselves
 
     # --- queries -------------------------------------------------------------------------
@@ -200,16 +202,19 @@ class Swim:
     def step(self, now: float, src: str, body: dict) -> None:
         """Handle one `gossip_*` message from `src`."""
         kind = body.get("type") if type(body) is dict else None
-        if kind not in MESSAGE_TYPES or type(src) is not str:
+        if type(kind) is not str or kind not in MESSAGE_TYPES or type(src) is not str:
             return self._bad(src, "type")
         if kind == SYNC:
             entries = body.get("entries")
             if type(entries) is not list:
                 return self._bad(src, "entries")
+            self._behind = False
             for e in entries:
                 self._apply(now, e, src, sync=True)
             if body.get("reply") is True:
                 self._send_state(src, reply=False)
+            elif self._behind:
+                self._out.append((src, {"type": PUSH, "updates": [self._entry(self.id)]}))
             self._joined = True
             return
         seq, updates = body.get("seq", 0 if kind == PUSH else None), body.get("updates", [])
@@ -220,12 +225,18 @@ class Swim:
             if type(body.get("target")) is not str or type(wait) not in (int, float) \
                     or not 0 <= wait <= self.timing.probe_interval * self.timing.awareness_max:
                 return self._bad(src, "target/wait")
+        self._behind = False
         for u in updates:
             self._apply(now, u, src)
+        # The sender still suspects (or buried) an incarnation of ours we have already refuted,
+        # and the refutation may have finished spreading: tell it our current one directly.
+        mine = [self._entry(self.id)] if self._behind else []
         if kind == PING:
             # Buddy on the way back: if we think the pinger suspect or dead, say so first.
-            self._send(src, {"type": ACK, "seq": seq}, self._claim(src))
-        elif kind == ACK:
+            return self._send(src, {"type": ACK, "seq": seq}, self._claim(src) + mine)
+        if mine:
+            self._out.append((src, {"type": PUSH, "updates": mine}))
+        if kind == ACK:
             self._on_ack(now, seq)
         elif kind == NACK:
             p = self._probe
@@ -436,6 +447,8 @@ class Swim:
                 self._refute(u)
         elif inc >= me.incarnation:
             self._refute(u)
+        else:
+            self._behind = True
 
     def _refute(self, u: list) -> None:
         me = self._members[self.id]
