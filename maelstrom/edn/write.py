@@ -28,8 +28,9 @@ __all__ = ["dumps", "excerpt"]
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 _KEYWORD_NAME = re.compile(r"^[A-Za-z*+!\-_?<>=.$%&][A-Za-z0-9*+!\-_?<>=.$%&#'/:]*$")
-_CHAR_NAMES = {"\n": "newline", "\r": "return", " ": "space", "\t": "tab", "\f": "formfeed",
-               "\b": "backspace"}
+# \formfeed and \backspace are Clojure's too, but edn_format (our general reader) does not read
+# them: those two are written as \u000c and \u0008, which every reader takes.
+_CHAR_NAMES = {"\n": "newline", "\r": "return", " ": "space", "\t": "tab"}
 # Beyond this column `pretty` writes the rest of a value flat: a value nested thousands deep
 # would otherwise be indented into a file of quadratic size.
 _MAX_PRETTY_INDENT = 200
