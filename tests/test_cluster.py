@@ -48,8 +48,10 @@ def test_nine_nodes_three_shard_groups_valid_under_partitions(tmp_path, seed: in
     assert r["invariants"]["valid?"] is True
 
 
-def test_cluster_checker_catches_two_leaders_in_one_term(tmp_path) -> None:
-    # A Raft that counts each granted vote twice: elected without a majority.
+def test_cluster_checker_catches_two_leaders_in_one_term(tmp_path, monkeypatch) -> None:
+    # A Raft that counts each granted vote twice: elected without a majority (which takes a
+    # group of 5 voters: with 3, one grant is a majority anyway).
+    monkeypatch.setenv("FERRITE_CLUSTER_REPLICAS", "5")
     r = run(tmp_path, sim_node=DOUBLE_VOTE, node_count=5, concurrency=10, time_limit=30.0,
             latency=30.0, latency_dist="exponential", loss=0.1, nemesis_interval=0.5,
             invariants=False)

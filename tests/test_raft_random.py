@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import importlib.util
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -316,7 +316,8 @@ def test_reads_and_proposals_complete_without_faults(seed: int) -> None:
 
 
 def test_isolated_leader_steps_down_and_majority_elects_a_new_one() -> None:
-    cluster = Cluster(5, 3)
+    # Heartbeats never stop here (no quiescence): CheckQuorum and PreVote on their own.
+    cluster = Cluster(5, 3, timing=replace(DEFAULT, quiesce_after=float("inf")))
     cluster.run_until(1.5)
     old = _leader(cluster)
     assert old is not None
@@ -364,6 +365,37 @@ def test_learners_follow_the_log_but_never_vote_or_count(seed: int) -> None:
     # Learners caught up with everything committed.
     top = max(c.commit for c in cluster.cores.values())
     assert all(c.commit == top for c in learners)
+
+
+def test_an_idle_group_goes_quiet_and_a_request_finds_a_dead_leader() -> None:
+    cluster = Cluster(5, 3)
+    cluster.run_until(1.0)
+    old = _leader(cluster)
+    assert old is not None and cluster.propose(old, "before")
+    cluster.run_until(cluster.now + 2.0)  # idle for longer than quiesce_after
+    quiet_from = cluster.messages
+    cluster.run_until(cluster.now + 5.0)
+    assert cluster.messages == quiet_from  # a quiet group sends nothing at all
+    assert all(c.next_deadline() == float("inf") for c in cluster.cores.values())
+    # Its leader dies (cut off). Nobody notices until a request needs it: then the follower
+    # that got it runs its timer again, a new leader is elected, and the request commits.
+    cluster.partition([[old], [i for i in cluster.ids if i != old]])
+    cluster.run_until(cluster.now + 3.0)
+    assert cluster.cores[old].role == LEADER  # (still believes it: nothing told it otherwise)
+    asker = next(i for i in cluster.ids if i != old)
+    assert cluster.propose(asker, "after")
+    cluster.run_until(cluster.now + 2.0)
+    new = next(i for i, c in cluster.cores.items() if c.role == LEADER and i != old)
+    assert cluster.cores[new].term > cluster.cores[old].term
+    if cluster.cores[asker].lead == new:
+        cluster.propose(asker, "after")  # (the first forward went to the old leader)
+    cluster.run_until(cluster.now + 1.0)
+    assert "after" in [d for _, d in cluster.committed]
+    # The old leader learns of the new term when it hears from the others again.
+    cluster.heal()
+    cluster.propose(old, "wake-old")
+    cluster.run_until(cluster.now + 2.0)
+    assert cluster.cores[old].role != LEADER
 
 
 def test_leader_batches_many_proposals_into_few_messages() -> None:

@@ -26,6 +26,14 @@ Wire messages (bodies; every one carries `group` and `term`):
 answer (a round-trip sample); `rtt` is a leader's measured quorum round trip, sent only when it
 stretches timeouts (node/raft/round_trips.py).
 
+Quiet groups: a leader idle for `Timing.quiesce_after`, all of whose voters hold its whole log
+and commit index, marks its next AppendEntries `quiet`; a follower that gets one stops its
+election timer and says so in its ack (`quiet`), and the leader stops heartbeating it (and
+CheckQuorum, once every voter is quiet). Any activity wakes the group: a proposal or read at the
+leader (normal AppendEntries follow, which restart followers' timers), or at a quiet follower,
+which restarts its own timer as it forwards (so a dead quiet leader is found out by the first
+request that needs it). Idle groups then cost nothing. Only timers change: no safety rule.
+
 An acknowledgement names the exact message it answers: `ack_term` and `seq` are the term and
 sequence number of that AppendEntries (`term` is the sender's own term, as on every message).
 A leader's `seq` restarts each term, so an ack is taken only if `ack_term` is the leader's
@@ -98,6 +106,7 @@ class RaftCore:
         self._election_deadline = _INF
         self._last_leader_contact = -_INF
         self._votes: dict[str, bool] = {}
+        self._quiet = False           # follower: our leader went quiet; no election timer
 
         # Timeouts that follow the network (node/raft/round_trips.py).
         self._rtts = RoundTrips(timing.rtt_sample_ttl)
@@ -198,6 +207,12 @@ class RaftCore:
                 self._maybe_timeout_now(now)
             if now >= self._check_quorum_at:
                 self._check_quorum(now)
+            if self.role == LEADER and not self._quiescing \
+                    and now - self._last_activity >= self.timing.quiesce_after \
+                    and self._can_quiesce():
+                self._quiescing = True
+                self._flush_at = now
+                self._emit({"event": "quiesce", "term": self.term})
             if self.role == LEADER:
                 t = self.timing
                 self._hb_slack = heartbeat_slack
@@ -206,7 +221,8 @@ class RaftCore:
                     if pr.inflight and now >= pr.inflight[0][1] + self._resend_timeout:
                         pr.become_probe()
                         self._flush_at = now
-                    elif (pr.voter and soon >= pr.last_sent_at + t.heartbeat_interval
+                    elif (pr.voter and not pr.quiet
+                          and soon >= pr.last_sent_at + t.heartbeat_interval
                           and pr.window_open(self._max_inflight())):
                         self._flush_at = now
         elif now >= self._election_deadline:
@@ -226,6 +242,7 @@ class RaftCore:
                 return False  # leadership is being handed over: the new leader takes it
             self._append(now, [data])
         elif self.lead is not None and self.role == FOLLOWER:
+            self._wake_follower(now)
             self._load.add(now, len(self.voters))
             self._fwd_props.append(data)
             self._schedule_forward(now)
@@ -243,6 +260,7 @@ class RaftCore:
         if self.role == LEADER:
             self._register_read(now, self.id, ctx)
         elif self.lead is not None and self.role == FOLLOWER:
+            self._wake_follower(now)
             self._load.add(now, len(self.voters))
             self._fwd_reads.append(ctx)
             self._schedule_forward(now)
@@ -282,6 +300,7 @@ class RaftCore:
         self._deadline = None
         if self.role != LEADER or target == self.id or target not in self._voter_set:
             return False
+        self._activity(now)
         self._transfer_to = target
         self._transfer_until = now + self._timeout_base(now)
         self._maybe_timeout_now(now)
@@ -324,8 +343,8 @@ class RaftCore:
                     x = inflight[0][1] + resend
                     if x < d:
                         d = x
-                if pr.voter and ((not inflight) if pr.state == PROBE
-                                 else len(inflight) < max_inflight):
+                if pr.voter and not pr.quiet and ((not inflight) if pr.state == PROBE
+                                                  else len(inflight) < max_inflight):
                     # A closed window waits for acks or the resend timeout, not the heartbeat.
                     x = pr.last_sent_at + heartbeat
                     if x < d:
@@ -372,6 +391,7 @@ class RaftCore:
             self._fwd_sent = 0
         self.role = FOLLOWER
         self.lead = lead
+        self._quiet = False
         if lead is not None:
             self._last_leader_contact = now
         self._reset_leader_state()
@@ -429,6 +449,7 @@ class RaftCore:
         self._progress = {p: Progress(nxt, p in self._voter_set) for p in self.peers}
         self._voter_progress = [(p, pr) for p, pr in self._progress.items() if pr.voter]
         self._adapt_leader_timeouts(now)
+        self._last_activity = now
         self._check_quorum_at = now + self._timeout_base(now)
         self._emit({"event": "role", "role": LEADER, "term": self.term,
                     "commit": self.commit, "last_index": self.log.last_index})
@@ -582,8 +603,16 @@ class RaftCore:
                     self._maybe_log_commit(now)
             for ctx, index in m.get("reads") or ():
                 self._read_states.append((ctx, index))
+            if self._quiet:
+                self._election_deadline = _INF  # (a notice does not wake a quiet follower)
             return
         ack: dict[str, Any] = {"type": "raft_append_ack", "ack_term": m["term"], "seq": m["seq"]}
+        if m.get("quiet") is True:
+            self._quiet = True        # the leader goes quiet: so do we (no election timer)
+            self._election_deadline = _INF
+            ack["quiet"] = True
+        elif self._quiet:
+            self._quiet = False       # (our timer was reset by _step_follower)
         ts = m.get("ts")
         if ts is not None:
             ack["ts"] = ts
@@ -653,6 +682,8 @@ class RaftCore:
         self._voter_progress: list[tuple[str, Progress]] = []  # the voters' _progress items
         self._reads.clear()
         self._seq = 0
+        self._quiescing = False       # we told (or are telling) our followers we go quiet
+        self._last_activity = -_INF   # (set when we take office)
         self._transfer_to: str | None = None  # leadership being handed to this voter
         self._transfer_until = _INF
         self._active_after_seq = 0    # acks of later seqs count as activity for CheckQuorum
@@ -662,6 +693,7 @@ class RaftCore:
         self._flush_at = _INF
 
     def _append(self, now: float, items: list) -> None:
+        self._activity(now)
         self._load.add(now, len(items))
         log = self.log
         for data in items:
@@ -702,6 +734,10 @@ class RaftCore:
         if seq > self._active_after_seq:
             pr.recent_active = True
         pr.ack(seq)
+        if self._quiescing and m.get("quiet") is True and not pr.quiet:
+            pr.quiet = True
+            if all(p.quiet for _, p in self._voter_progress):
+                self._check_quorum_at = _INF  # nobody heartbeats: nothing to check
         if m["success"]:
             match = m["match"]
             if match > pr.match:
@@ -728,6 +764,34 @@ class RaftCore:
         self._schedule_flush(now)
         if self._transfer_to == src:
             self._maybe_timeout_now(now)
+
+    def _can_quiesce(self) -> bool:
+        """Nothing in flight: every voter holds our whole log and knows our commit index."""
+        if self._reads or self._transfer_to is not None or not self.membership_settled:
+            return False
+        last = self.log.last_index
+        return all(pr.match == last and pr.sent_commit >= self.commit and not pr.inflight
+                   for _, pr in self._voter_progress)
+
+    def _activity(self, now: float) -> None:
+        """Leader: something to do. A quiet group wakes: heartbeats and CheckQuorum resume
+        (with a fresh period: silence while quiet was no sign of trouble)."""
+        self._last_activity = now
+        if self._quiescing:
+            self._quiescing = False
+            for pr in self._progress.values():
+                pr.quiet = False
+            self._check_quorum_at = now + self._timeout_base(now)
+            self._active_after_seq = self._seq
+            self._flush_at = min(self._flush_at, now)
+            self._emit({"event": "wake", "term": self.term})
+
+    def _wake_follower(self, now: float) -> None:
+        """A request at a quiet follower: run our election timer again, so that if the leader
+        is gone, we find out (its next AppendEntries resets the timer as usual)."""
+        if self._quiet:
+            self._quiet = False
+            self._reset_election_timer(now)
 
     def _maybe_timeout_now(self, now: float) -> None:
         target = self._transfer_to
@@ -834,6 +898,7 @@ class RaftCore:
 
     def _register_read(self, now: float, origin: str, ctx: Any) -> None:
         # The next AppendEntries to go out carries seq + 1: acks of it prove we still lead.
+        self._activity(now)
         self._load.add(now)
         self._reads.add(self._seq + 1, origin, ctx)
         if self.observer is not None:
@@ -866,8 +931,8 @@ class RaftCore:
             return True
         if pr.state == PROBE:
             return True  # learn where the follower stands
-        if not pr.voter:
-            return False  # learners have no election timer to reset: no idle heartbeats
+        if not pr.voter or pr.quiet:
+            return False  # learners and quiet followers have no election timer to reset
         # Same expression as next_deadline(): (a + b) - a >= b can fail in floating point.
         return now + self._hb_slack >= pr.last_sent_at + self.timing.heartbeat_interval
 
@@ -922,6 +987,8 @@ class RaftCore:
                                "ts": now}
         if self._advertised_rtt:
             msg["rtt"] = self._advertised_rtt
+        if self._quiescing:
+            msg["quiet"] = True
         if pr.read_states:
             msg["reads"] = pr.read_states
             pr.read_states = []

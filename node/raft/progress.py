@@ -19,10 +19,11 @@ class Progress:
     """
 
     __slots__ = ("match", "next", "state", "inflight", "acked_seq", "sent_seq", "sent_commit",
-                 "last_sent_at", "recent_active", "read_states", "owed", "voter")
+                 "last_sent_at", "recent_active", "read_states", "owed", "voter", "quiet")
 
     def __init__(self, next_index: int, voter: bool = True) -> None:
         self.voter = voter        # False: a learner, replicated to but never in a quorum
+        self.quiet = False        # acknowledged that the group went quiet: no heartbeats
         self.match = 0
         self.next = next_index
         self.state = PROBE

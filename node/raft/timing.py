@@ -33,6 +33,11 @@ class Timing:
     max_election_timeout: float = 10.0
     rtt_sample_ttl: float = 10.0
 
+    # Quiescence (node/raft/core.py, "Quiet groups"): a leader with nothing to do for this long,
+    # whose voters all hold its whole log and commit index, tells them it goes quiet and stops
+    # heartbeating; quiet followers run no election timer until something happens. inf: never.
+    quiesce_after: float = 1.0
+
     # The leader sends an (empty) AppendEntries to a follower it has sent nothing to for this
     # long. Well under election_timeout / 2 so one lost heartbeat never costs leadership.
     heartbeat_interval: float = 0.075
