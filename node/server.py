@@ -16,6 +16,7 @@ Client requests, routed or not, are node/cluster/requests.py's business.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import traceback
 from typing import Any, Callable
@@ -249,8 +250,13 @@ class Server:
             self.raft = MultiRaft(node_id=node_id, rng=random.Random(self._rng.getrandbits(64)),
                                   timing=self.timing, log=self._emit_core,
                                   core_class=self.core_class)
+            # The meta group never goes quiet (node/raft/core.py, "Quiet groups"): most nodes
+            # are its learners, which never campaign, so a dead meta leader must be found by
+            # its voters' own timers, not by the first request.
             self.raft.add_group(now, META_GROUP, list(layout.meta_voters),
-                                list(layout.meta_learners))
+                                list(layout.meta_learners),
+                                timing=dataclasses.replace(self.timing,
+                                                           quiesce_after=float("inf")))
             self._emit({"event": "init", "node_id": node_id, "node_ids": self.node_ids,
                         "config": self.config.to_dict(), "meta_voters": list(layout.meta_voters)})
         elif node_id != self.node_id:

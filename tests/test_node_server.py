@@ -7,7 +7,9 @@ group (1) that owns every slot; these tests watch shard group 1."""
 from __future__ import annotations
 
 import heapq
+from dataclasses import replace
 
+from node.raft.timing import DEFAULT
 from node.server import Server
 
 SHARD = 1
@@ -22,9 +24,10 @@ def _bodies(e: dict) -> list[dict]:
 class Net:
     """Servers joined by a 5 ms network with cuttable links; clients are 'c*' ids."""
 
-    def __init__(self, n: int, seed: int = 1) -> None:
+    def __init__(self, n: int, seed: int = 1, timing=DEFAULT) -> None:
         self.ids = [f"n{i}" for i in range(n)]
-        self.servers = {i: Server(seed=seed * 10 + k) for k, i in enumerate(self.ids)}
+        self.servers = {i: Server(seed=seed * 10 + k, timing=timing)
+                        for k, i in enumerate(self.ids)}
         self.now = 0.0
         self._q: list = []
         self._seq = 0
@@ -116,11 +119,16 @@ def test_write_at_isolated_leader_is_never_answered_definitely() -> None:
     assert net.replies(20) == []
     # The read can never be confirmed: a read changes nothing, so 11 is safe.
     assert net.replies(21)[0]["code"] == 11
+    # The others' group had gone quiet: the first request there wakes it, and they elect.
+    other = next(i for i in net.ids if i != old)
+    net.request(other, {"type": "write", "msg_id": 22, "key": 1, "value": 8})
+    net.run(2.0)
     assert net.leader() not in (None, old)
 
 
 def test_write_with_no_leader_anywhere_gets_temporarily_unavailable() -> None:
-    net = Net(3)
+    # Heartbeats never stop here (no quiet groups), so leases and CheckQuorum run out.
+    net = Net(3, timing=replace(DEFAULT, quiesce_after=float("inf")))
     net.run(1.5)
     net.cut = {frozenset((a, b)) for a in net.ids for b in net.ids if a != b}  # every link
     net.run(1.5)  # leases and CheckQuorum expire: nobody knows a leader

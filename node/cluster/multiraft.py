@@ -50,7 +50,7 @@ class MultiRaft:
 
     # -- groups ------------------------------------------------------------------------------
     def add_group(self, now: float, group: Any, voters: list[str],
-                  learners: list[str] = ()) -> RaftCore:
+                  learners: list[str] = (), timing: Timing | None = None) -> RaftCore:
         """Start this node's core of `group` (a voter, or a learner if listed as one).
 
         The group's first voter is its expected leader (node/cluster/layout.py spreads them
@@ -62,7 +62,7 @@ class MultiRaft:
         core = self._core_class(group=group, node_id=self.node_id, voters=list(voters),
                                 learners=list(learners),
                                 rng=random.Random(self._rng.getrandbits(64)), now=now,
-                                timing=self.timing, log=self._log)
+                                timing=timing or self.timing, log=self._log)
         self.cores[group] = core
         self._deadline = None
         if voters and voters[0] == self.node_id:
