@@ -26,6 +26,14 @@ class InvariantViolation(AssertionError):
     pass
 
 
+# The oracle's own statement of SWIM's order (not the module's, which it checks).
+_RANK = {ALIVE: 0, SUSPECT: 1, DEAD: 2}
+
+
+def _supersedes(state: str, inc: int, old_state: str, old_inc: int) -> bool:
+    return inc > old_inc or (inc == old_inc and _RANK[state] > _RANK[old_state])
+
+
 @dataclass
 class Net:
     min_delay: float = 0.001
@@ -211,7 +219,9 @@ class Cluster:
 
     def _check(self, node: str) -> None:
         """After `node` stepped: it holds itself alive; no incarnation in its view went back;
-        a member it saw dead at incarnation i is dead at i or known at a higher incarnation."""
+        a member it saw dead at incarnation i is dead at i or known at a higher incarnation;
+        and every change of its view is a supersession (higher incarnation, or the same one
+        and a stronger state: alive < suspect < dead)."""
         members = self.members[node].members()
         if members[node][0] != ALIVE:
             raise InvariantViolation(f"{node} holds itself {members[node]}")
@@ -226,6 +236,9 @@ class Cluster:
                 if (other, inc) in deaths:
                     raise InvariantViolation(f"{node}: {other} came back from dead at "
                                              f"incarnation {inc} as {state}")
+                if not _supersedes(state, inc, *old):
+                    raise InvariantViolation(f"{node}: {other} went from {old} to "
+                                             f"{(state, inc)}, which does not supersede it")
             if state == DEAD:
                 deaths.add((other, inc))
             seen[other] = (state, inc)
