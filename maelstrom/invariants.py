@@ -66,9 +66,11 @@ class RaftInvariants:
         self.steps = 0
         self._trail: deque = deque(maxlen=TRAIL)
         self._leaders: dict[tuple, str] = {}          # (group, term) -> node
-        self._last: dict[tuple, tuple[int, int]] = {}  # (node, group) -> (term, commit)
+        # Per core (by id: a node removed from a group and added again starts a new core with
+        # an empty log, a new incarnation of its membership):
+        self._last: dict[int, tuple[int, int]] = {}    # core -> (term, commit)
         self._committed: dict[Any, list] = {}          # group -> [(term, data)], index 1 at [1]
-        self._checked: dict[tuple, int] = {}           # (node, group) -> commit checked up to
+        self._checked: dict[int, int] = {}             # core -> commit checked up to
         self._sends: dict[tuple, list] = {}   # (leader, dest, group, key) -> [(term, event)]
         self._acks: dict[tuple, list] = {}    # (follower, dest, group, key) -> [(term, event)]
         self._stepping: dict[int, tuple] = {}  # id(core) -> (src, key) of the input now stepped
@@ -170,13 +172,13 @@ class RaftInvariants:
         self.steps += 1
         self._stepping.pop(id(core), None)
         node, group, term, commit = core.id, core.group, core.term, core.commit
-        last = self._last.get((node, group))
+        last = self._last.get(id(core))
         if last is not None:
             if term < last[0]:
                 self._violation(core, f"term went back from {last[0]} to {term}")
             if commit < last[1]:
                 self._violation(core, f"commit went back from {last[1]} to {commit}")
-        self._last[(node, group)] = (term, commit)
+        self._last[id(core)] = (term, commit)
         if core.role == _LEADER:
             holder = self._leaders.setdefault((group, term), node)
             if holder != node:
@@ -186,7 +188,7 @@ class RaftInvariants:
                 self._views[id(core)] = _LeaderView(term)
         else:
             self._views.pop(id(core), None)
-        checked = self._checked.get((node, group), 0)
+        checked = self._checked.get(id(core), 0)
         if commit > checked:
             committed = self._committed.setdefault(group, [None])
             log = core.log
@@ -199,7 +201,7 @@ class RaftInvariants:
                         break
                 else:
                     committed.append(entry)
-            self._checked[(node, group)] = commit
+            self._checked[id(core)] = commit
 
     # -- internals -------------------------------------------------------------------------
     def _view(self, core: Any) -> _LeaderView | None:

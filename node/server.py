@@ -417,7 +417,12 @@ class Server:
         for group in mine:
             if group not in self.raft.cores:
                 m = meta.groups[group]
-                self.raft.add_group(now, group, list(m.voters), list(m.learners))
+                # After the initial layout (epoch 1), a core starts in a running group with an
+                # empty log, maybe where this node was a member (and voted) before: its votes
+                # wait until it has heard from the group's leader (RaftCore `joining`).
+                joining = self.meta.epoch > 1
+                self.raft.add_group(now, group, list(m.voters), list(m.learners),
+                                    joining=joining)
                 # What a group serves at its creation is the layout's (the same for every
                 # member, however late it learns of the group); moves come through its log.
                 self.shards[group] = self.shard_class(

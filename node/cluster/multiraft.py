@@ -50,7 +50,8 @@ class MultiRaft:
 
     # -- groups ------------------------------------------------------------------------------
     def add_group(self, now: float, group: Any, voters: list[str],
-                  learners: list[str] = (), timing: Timing | None = None) -> RaftCore:
+                  learners: list[str] = (), timing: Timing | None = None,
+                  joining: bool = False) -> RaftCore:
         """Start this node's core of `group` (a voter, or a learner if listed as one).
 
         The group's first voter is its expected leader (node/cluster/layout.py spreads them
@@ -62,7 +63,8 @@ class MultiRaft:
         core = self._core_class(group=group, node_id=self.node_id, voters=list(voters),
                                 learners=list(learners),
                                 rng=random.Random(self._rng.getrandbits(64)), now=now,
-                                timing=timing or self.timing, log=self._log)
+                                timing=timing or self.timing, log=self._log,
+                                joining=joining)
         self.cores[group] = core
         self._deadline = None
         if voters and voters[0] == self.node_id:

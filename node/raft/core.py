@@ -77,7 +77,7 @@ class RaftCore:
 
     def __init__(self, *, group: Any, node_id: str, voters: list[str], rng: random.Random,
                  now: float, timing: Timing = DEFAULT, learners: list[str] = (),
-                 log: Callable[[dict], None] | None = None) -> None:
+                 log: Callable[[dict], None] | None = None, joining: bool = False) -> None:
         self.group = group
         self.id = node_id
         # Learners (thesis 4.2.1) receive the log and never vote: no election timer, never in a
@@ -107,6 +107,10 @@ class RaftCore:
         self._last_leader_contact = -_INF
         self._votes: dict[str, bool] = {}
         self._quiet = False           # follower: our leader went quiet; no election timer
+        # Votes are granted only in terms above this. A core that joins a running group (with
+        # an empty log: maybe this node was a member before, and voted then) votes in no term
+        # until it has heard from a leader, and then only in later terms.
+        self._vote_floor = _INF if joining else -1
 
         # Timeouts that follow the network (node/raft/round_trips.py).
         self._rtts = RoundTrips(timing.rtt_sample_ttl)
@@ -471,6 +475,8 @@ class RaftCore:
         if m["type"] == "raft_append":
             self.lead = src
             self._last_leader_contact = now
+            if self._vote_floor == _INF:
+                self._vote_floor = self.term  # (the leader's: the term is settled already)
             rtt = m.get("rtt")
             self._leader_rtt = rtt if type(rtt) is float and rtt > 0.0 else 0.0
             self._reset_election_timer(now)
@@ -521,9 +527,10 @@ class RaftCore:
     def _handle_vote_request(self, now: float, src: str, m: dict, pre: bool) -> None:
         # Whoever asks, if its log is up to date (thesis 4.2.3: a server votes even for a
         # candidate outside its latest configuration; the candidate counts votes by its own).
-        can_vote = (self.voted_for == src
-                    or (self.voted_for is None and self.lead is None)
-                    or (pre and m["term"] > self.term))
+        can_vote = m["term"] > self._vote_floor and (
+            self.voted_for == src
+            or (self.voted_for is None and self.lead is None)
+            or (pre and m["term"] > self.term))
         granted = can_vote and self.log.is_up_to_date(m["last_index"], m["last_term"])
         if pre:
             # A granted pre-vote answers in the asked term; a refusal in ours.
