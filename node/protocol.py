@@ -12,6 +12,7 @@ __all__ = [
     "TIMEOUT", "NODE_NOT_FOUND", "NOT_SUPPORTED", "TEMPORARILY_UNAVAILABLE", "MALFORMED_REQUEST",
     "CRASH", "ABORT", "KEY_DOES_NOT_EXIST", "KEY_ALREADY_EXISTS", "PRECONDITION_FAILED",
     "TXN_CONFLICT", "Malformed", "error_body", "parse_client_request", "CLIENT_TYPES",
+    "command_body",
 ]
 
 TIMEOUT = 0                   # indefinite
@@ -74,3 +75,17 @@ def parse_client_request(body: dict) -> list:
     if t == "write":
         return ["write", _key(body), _field(body, "value")]
     return ["cas", _key(body), _field(body, "from"), _field(body, "to")]
+
+
+def command_body(cmd: Any) -> dict:
+    """A command ["read", k] | ["write", k, v] | ["cas", k, from, to] (as nodes pass requests
+    on to each other) back as a request body, so it is validated exactly like a client's.
+    KeyError/IndexError/TypeError if it is no such list."""
+    op = cmd[0]
+    if op == "read":
+        return {"type": "read", "key": cmd[1]}
+    if op == "write":
+        return {"type": "write", "key": cmd[1], "value": cmd[2]}
+    if op == "cas":
+        return {"type": "cas", "key": cmd[1], "from": cmd[2], "to": cmd[3]}
+    raise KeyError(op)

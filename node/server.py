@@ -22,6 +22,7 @@ import traceback
 from typing import Any, Callable
 
 from node import protocol as P
+from node.endpoint import Endpoint, clip
 from node.cluster.config import ClusterConfig, ConfigError, load_config
 from node.cluster.layout import Layout, initial_layout
 from node.cluster.meta import META_GROUP, MetaState, init_entry
@@ -60,7 +61,7 @@ _RAFT_FIELD_TYPES: dict[str, tuple[tuple[str, type], ...]] = {
 }
 
 
-class Server:
+class Server(Endpoint):
     """One Maelstrom node process, minus the IO."""
 
     # The Raft core, shard state machine and migration driver classes (tests substitute broken
@@ -123,7 +124,7 @@ class Server:
             self._receive(now, message, out)
             self._pump(now, out)
         except Exception:  # bad input never crashes the node; log it and keep serving
-            self._emit({"event": "internal_error", "message": _clip(message),
+            self._emit({"event": "internal_error", "message": clip(message),
                         "traceback": traceback.format_exc()})
         return out
 
@@ -170,27 +171,10 @@ class Server:
                 if type(t) is str and (t in MESSAGE_TYPES or t == BATCH):
                     self._receive_raft(now, message["src"], body)
                     return
-        if not isinstance(message, dict):
-            self._emit({"event": "bad_message", "why": "not an object", "message": _clip(message)})
+        parsed = self._envelope(message, out)
+        if parsed is None:
             return
-        src = message.get("src")
-        body = message.get("body")
-        if self.node_id is None and isinstance(message.get("dest"), str):
-            self._reply_src = message["dest"]  # before init, answer as whom we were addressed
-        if not isinstance(src, str):
-            self._emit({"event": "bad_message", "why": "no src", "message": _clip(message)})
-            return
-        if not isinstance(body, dict):
-            self._reply_error(out, src, None, P.MALFORMED_REQUEST, "body must be an object")
-            return
-        msg_id = body.get("msg_id")
-        if msg_id is not None and type(msg_id) is not int and not P.is_int(msg_id):
-            self._reply_error(out, src, None, P.MALFORMED_REQUEST, "msg_id must be an integer")
-            return
-        t = body.get("type")
-        if not isinstance(t, str):
-            self._reply_error(out, src, msg_id, P.MALFORMED_REQUEST, "missing or non-string type")
-            return
+        src, body, msg_id, t = parsed
         if t in MESSAGE_TYPES or t == BATCH:
             self._receive_raft(now, src, body)
             return
@@ -228,15 +212,10 @@ class Server:
 
     def _receive_init(self, now: float, src: str, body: dict, msg_id: int | None,
                       out: list[dict]) -> None:
-        node_id, node_ids = body.get("node_id"), body.get("node_ids")
-        if not isinstance(node_id, str) or not isinstance(node_ids, list) \
-                or not all(isinstance(n, str) for n in node_ids):
-            self._reply_error(out, src, msg_id, P.MALFORMED_REQUEST,
-                              "init needs node_id (string) and node_ids (list of strings)")
+        fields = self._init_fields(src, body, msg_id, out)
+        if fields is None:
             return
-        if msg_id is None:
-            self._reply_error(out, src, None, P.MALFORMED_REQUEST, "missing msg_id")
-            return
+        node_id, node_ids = fields
         if self.raft is None:
             try:
                 layout = initial_layout(sorted(set(node_ids) | {node_id}), self.config)
@@ -298,18 +277,9 @@ class Server:
 
     def _receive_client(self, now: float, src: str, body: dict, msg_id: int | None,
                         out: list[dict]) -> None:
-        if msg_id is None:
-            self._reply_error(out, src, None, P.MALFORMED_REQUEST, "missing msg_id")
-            return
-        try:
-            cmd = P.parse_client_request(body)
-        except P.Malformed as e:
-            self._reply_error(out, src, msg_id, P.MALFORMED_REQUEST, str(e))
-            return
-        if self.raft is None:
-            self._reply_error(out, src, msg_id, P.TEMPORARILY_UNAVAILABLE, "node not initialized")
-            return
-        self.requests.client(now, src, msg_id, cmd, out)
+        cmd = self._client_command(src, body, msg_id, self.raft is not None, out)
+        if cmd is not None:
+            self.requests.client(now, src, msg_id, cmd, out)
 
     def _receive_cluster_info(self, src: str, msg_id: int | None, out: list[dict]) -> None:
         if msg_id is None:
@@ -441,25 +411,5 @@ class Server:
     # ----------------------------------------------------------------------------------------
     # Plumbing
 
-    def _send(self, out: list[dict], dest: str, body: dict) -> None:
-        self._next_msg_id += 1
-        body["msg_id"] = self._next_msg_id
-        out.append({"src": self.node_id or self._reply_src, "dest": dest, "body": body})
-
-    def _reply_error(self, out: list[dict], dest: str, in_reply_to: int | None, code: int,
-                     text: str) -> None:
-        self._send(out, dest, P.error_body(code, text, in_reply_to))
-
-    def _emit(self, event: dict) -> None:
-        if self._log is not None:
-            event.setdefault("node", self.node_id)
-            self._log(event)
-
     def _emit_core(self, event: dict) -> None:
         self._emit(event)
-
-
-def _clip(x: Any) -> Any:
-    """A short printable form of arbitrary input, for logs."""
-    s = repr(x)
-    return s if len(s) <= 300 else s[:300] + "..."

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from node import protocol as P
+from node.cluster.driver import RETRY_EVERY, Driver
 from node.raft.core import LEADER
 
 __all__ = ["Members", "MEMBER_ADMIN", "ACTIONS", "target_members"]
@@ -34,7 +35,6 @@ __all__ = ["Members", "MEMBER_ADMIN", "ACTIONS", "target_members"]
 MEMBER_ADMIN = {"add_member": None, "remove_member": "remove", "promote_learner": "promote",
                 "transfer_leader": "transfer"}
 ACTIONS = frozenset({"add_voter", "add_learner", "remove", "promote", "transfer"})
-RETRY_EVERY = 0.3
 _INF = float("inf")
 
 
@@ -52,15 +52,14 @@ def target_members(voters: tuple, learners: tuple, action: str, node: str) -> tu
     return tuple(sorted(v)), tuple(sorted(le - v))
 
 
-class Members:
+class Members(Driver):
     """This node's part in membership requests; `host` is its Server."""
 
     def __init__(self, host: Any) -> None:
         self.host = host
-        self.next_check = _INF
+        super().__init__()
         self._counter = 0
         self._admin: dict[str, tuple[str, int, str]] = {}  # request id -> (client, msg_id, type)
-        self._last: dict[tuple[str, str], float] = {}
         self.completed = 0
 
     def admin(self, now: float, src: str, msg_id: int, body: dict, out: list[dict]) -> None:
@@ -150,17 +149,3 @@ class Members:
             else:
                 core.change_membership(now, list(final[0]), list(final[1]))
         host.raft.touched()
-
-    def wake_now(self, now: float) -> None:
-        self._wake(now)
-
-    def _wake(self, at: float) -> None:
-        if at < self.next_check:
-            self.next_check = at
-
-    def _due(self, now: float, req_id: str, step: str, every: float = RETRY_EVERY) -> bool:
-        last = self._last.get((req_id, step))
-        if last is not None and now - last < every:
-            return False
-        self._last[(req_id, step)] = now
-        return True

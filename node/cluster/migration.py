@@ -31,6 +31,7 @@ from typing import Any
 
 from node import protocol as P
 from node.cluster.meta import META_GROUP
+from node.cluster.driver import RETRY_EVERY, Driver
 from node.raft.core import LEADER
 
 __all__ = ["Migrations", "ADMIN_TYPES", "EXPORT"]
@@ -39,20 +40,18 @@ EXPORT = "slot_export"
 ADMIN_TYPES = frozenset({"migrate_slot", "move_slots", "abort_migration"})
 
 SHIP_EVERY = 0.3     # seconds between shipments of an export's parts (until done)
-RETRY_EVERY = 0.3    # seconds before a proposal that has not shown up is made again
 ABORT_AFTER = 15.0   # a move still `moving` this long (as the meta leader sees it) is aborted
 _INF = float("inf")
 
 
-class Migrations:
+class Migrations(Driver):
     """This node's part in every slot move; `host` is its Server."""
 
     def __init__(self, host: Any) -> None:
         self.host = host
-        self.next_check = _INF
+        super().__init__()
         self._counter = 0
         self._done_with: set[str] = set()           # moves with nothing left for this node
-        self._last: dict[tuple[str, str], float] = {}  # (move, step) -> when we last acted
         self._seen_moving: dict[str, float] = {}     # move -> when we first saw it moving
         self._admin: dict[str, tuple[str, int, str]] = {}  # move -> (client, msg_id, kind)
         self._batches: dict[str, list] = {}          # first move of a move_slots -> all ids
@@ -247,21 +246,6 @@ class Migrations:
         if len(part) == 6 and type(part["part"]) is int and type(part["parts"]) is int:
             core.propose(now, part)
             host.raft.touched()
-
-    def wake_now(self, now: float) -> None:
-        self._wake(now)
-
-    # -- plumbing ------------------------------------------------------------------------------
-    def _wake(self, at: float) -> None:
-        if at < self.next_check:
-            self.next_check = at
-
-    def _due(self, now: float, mig_id: str, step: str, every: float = RETRY_EVERY) -> bool:
-        last = self._last.get((mig_id, step))
-        if last is not None and now - last < every:
-            return False
-        self._last[(mig_id, step)] = now
-        return True
 
     def _propose_meta(self, now: float, entry: dict) -> bool:
         return self.host.propose_meta(now, entry)

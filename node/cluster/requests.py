@@ -189,7 +189,7 @@ class Requests:
         host = self.host
         cmd, w, shard = body.get("cmd"), body.get("w"), body.get("shard")
         try:
-            cmd = P.parse_client_request(_command_body(cmd))
+            cmd = P.parse_client_request(P.command_body(cmd))
         except (P.Malformed, TypeError, KeyError, IndexError):
             host._emit({"event": "bad_route", "src": src, "why": "command"})
             return
@@ -305,16 +305,3 @@ class Requests:
         for p in list(self.pending.values()):
             if p.submitted_at is None:
                 self.submit(now, p, out)
-
-
-def _command_body(cmd: Any) -> dict:
-    """A routed command ["read", k] | ["write", k, v] | ["cas", k, from, to] as a request body,
-    so that it is validated exactly like a client's."""
-    op = cmd[0]
-    if op == "read":
-        return {"type": "read", "key": cmd[1]}
-    if op == "write":
-        return {"type": "write", "key": cmd[1], "value": cmd[2]}
-    if op == "cas":
-        return {"type": "cas", "key": cmd[1], "from": cmd[2], "to": cmd[3]}
-    raise KeyError(op)

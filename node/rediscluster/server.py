@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from node import protocol as P
+from node.endpoint import Endpoint, clip
 from node.cluster.config import ClusterConfig, ConfigError, load_config
 from node.cluster.layout import Layout, initial_layout
 from node.cluster.slots import SLOT_COUNT, key_slot
@@ -121,7 +122,7 @@ def initial_view(me: str, node_ids: list[str], config: ClusterConfig) -> Cluster
     return build_view(me, ids, layout, masters, group_of)
 
 
-class GossipServer:
+class GossipServer(Endpoint):
     """One Redis Cluster node, minus the IO."""
 
     @classmethod
@@ -177,7 +178,7 @@ class GossipServer:
             self._receive(now, message, out)
             self._drain(now, out)
         except Exception:  # bad input never crashes the node
-            self._emit({"event": "internal_error", "message": _clip(message),
+            self._emit({"event": "internal_error", "message": clip(message),
                         "traceback": traceback.format_exc()})
         return out
 
@@ -216,26 +217,10 @@ class GossipServer:
                     if src in self._nodes:
                         self.repl.receive(now, src, body, self._repl_out)
                     return
-        if not isinstance(message, dict):
-            self._emit({"event": "bad_message", "why": "not an object", "message": _clip(message)})
+        parsed = self._envelope(message, out)
+        if parsed is None:
             return
-        src, body = message.get("src"), message.get("body")
-        if self.node_id is None and isinstance(message.get("dest"), str):
-            self._reply_src = message["dest"]
-        if not isinstance(src, str):
-            self._emit({"event": "bad_message", "why": "no src", "message": _clip(message)})
-            return
-        if not isinstance(body, dict):
-            self._reply_error(out, src, None, P.MALFORMED_REQUEST, "body must be an object")
-            return
-        msg_id = body.get("msg_id")
-        if msg_id is not None and not P.is_int(msg_id):
-            self._reply_error(out, src, None, P.MALFORMED_REQUEST, "msg_id must be an integer")
-            return
-        t = body.get("type")
-        if not isinstance(t, str):
-            self._reply_error(out, src, msg_id, P.MALFORMED_REQUEST, "missing or non-string type")
-            return
+        src, body, msg_id, t = parsed
         if t in (CMD, REPLY):
             if self.bus is not None and src in self._nodes:
                 (self._on_cmd if t == CMD else self._on_reply)(now, src, body, out)
@@ -264,15 +249,10 @@ class GossipServer:
 
     def _receive_init(self, now: float, src: str, body: dict, msg_id: int | None,
                       out: list[dict]) -> None:
-        node_id, node_ids = body.get("node_id"), body.get("node_ids")
-        if not isinstance(node_id, str) or not isinstance(node_ids, list) \
-                or not all(isinstance(n, str) for n in node_ids):
-            self._reply_error(out, src, msg_id, P.MALFORMED_REQUEST,
-                              "init needs node_id (string) and node_ids (list of strings)")
+        fields = self._init_fields(src, body, msg_id, out)
+        if fields is None:
             return
-        if msg_id is None:
-            self._reply_error(out, src, None, P.MALFORMED_REQUEST, "missing msg_id")
-            return
+        node_id, node_ids = fields
         if self.bus is None:
             ids = sorted(set(node_ids) | {node_id})
             try:
@@ -359,16 +339,8 @@ class GossipServer:
 
     def _receive_client(self, now: float, src: str, body: dict, msg_id: int | None,
                         out: list[dict]) -> None:
-        if msg_id is None:
-            self._reply_error(out, src, None, P.MALFORMED_REQUEST, "missing msg_id")
-            return
-        try:
-            cmd = P.parse_client_request(body)
-        except P.Malformed as e:
-            self._reply_error(out, src, msg_id, P.MALFORMED_REQUEST, str(e))
-            return
-        if self.bus is None:
-            self._reply_error(out, src, msg_id, P.TEMPORARILY_UNAVAILABLE, "node not initialized")
+        cmd = self._client_command(src, body, msg_id, self.bus is not None, out)
+        if cmd is None:
             return
         self._next_rid += 1
         req = _Request(self._next_rid, src, msg_id, cmd, now)
@@ -410,7 +382,7 @@ class GossipServer:
     def _on_cmd(self, now: float, src: str, body: dict, out: list[dict]) -> None:
         rid = body.get("rid")
         try:
-            cmd = P.parse_client_request(_command_body(body.get("cmd")))
+            cmd = P.parse_client_request(P.command_body(body.get("cmd")))
         except (P.Malformed, TypeError, KeyError, IndexError):
             cmd = None
         if type(rid) is not int or cmd is None:
@@ -527,24 +499,6 @@ class GossipServer:
                       for n in v.nodes.values()},
         }
 
-    # ----------------------------------------------------------------------------------------
-    # Plumbing
-
-    def _send(self, out: list[dict], dest: str, body: dict) -> None:
-        self._next_msg_id += 1
-        body["msg_id"] = self._next_msg_id
-        out.append({"src": self.node_id or self._reply_src, "dest": dest, "body": body})
-
-    def _reply_error(self, out: list[dict], dest: str, in_reply_to: int | None, code: int,
-                     text: str) -> None:
-        self._send(out, dest, P.error_body(code, text, in_reply_to))
-
-    def _emit(self, event: dict) -> None:
-        if self._log is not None:
-            event.setdefault("node", self.node_id)
-            self._log(event)
-
-
 def _flag_names(node: NodeInfo) -> list[str]:
     names = ["master" if node.master else "slave"]
     if node.pfail:
@@ -552,19 +506,3 @@ def _flag_names(node: NodeInfo) -> list[str]:
     if node.fail:
         names.append("fail")
     return names
-
-
-def _command_body(cmd: Any) -> dict:
-    op = cmd[0]
-    if op == "read":
-        return {"type": "read", "key": cmd[1]}
-    if op == "write":
-        return {"type": "write", "key": cmd[1], "value": cmd[2]}
-    if op == "cas":
-        return {"type": "cas", "key": cmd[1], "from": cmd[2], "to": cmd[3]}
-    raise KeyError(op)
-
-
-def _clip(x: Any) -> Any:
-    s = repr(x)
-    return s if len(s) <= 300 else s[:300] + "..."
