@@ -73,7 +73,7 @@ class RaftInvariants:
         self._checked: dict[int, int] = {}             # core -> commit checked up to
         self._sends: dict[tuple, list] = {}   # (leader, dest, group, key) -> [(term, event)]
         self._acks: dict[tuple, list] = {}    # (follower, dest, group, key) -> [(term, event)]
-        self._stepping: dict[int, tuple] = {}  # id(core) -> (src, key) of the input now stepped
+        self._stepping: dict[int, tuple] = {}  # core -> (src, key) of the input now stepped
         self._views: dict[int, _LeaderView] = {}
         self.attached = 0          # cores observed
 
@@ -83,6 +83,8 @@ class RaftInvariants:
         if core.observer is not self:
             core.observer = self
             self.attached += 1
+            # A key for this core's life (id() is reused once a removed core is collected).
+            core.oracle_key = self.attached
             self._committed.setdefault(core.group, [None])
 
     @property
@@ -99,7 +101,7 @@ class RaftInvariants:
         self.events += 1
         t = m.get("type")
         key = _key(m)
-        self._stepping[id(core)] = (src, key)
+        self._stepping[core.oracle_key] = (src, key)
         self._trail.append((self.events, core.id, core.group, "recv", src, t, m.get("term"),
                             m.get("seq"), m.get("ack_term"), core.role, core.term))
         if t == "raft_append_ack":
@@ -130,7 +132,7 @@ class RaftInvariants:
                 k = (core.id, dest, core.group, _key(body))
                 self._remember(self._sends, k, (core.term, self.events))
         elif t == "raft_append_ack":
-            stepping = self._stepping.get(id(core))
+            stepping = self._stepping.get(core.oracle_key)
             if stepping is None or stepping[0] != dest:
                 return
             causes = self._sends.get((dest, core.id, core.group, stepping[1]))
@@ -170,25 +172,25 @@ class RaftInvariants:
     def after_input(self, core: Any) -> None:
         """The end of one call into `core`: check its state."""
         self.steps += 1
-        self._stepping.pop(id(core), None)
+        self._stepping.pop(core.oracle_key, None)
         node, group, term, commit = core.id, core.group, core.term, core.commit
-        last = self._last.get(id(core))
+        last = self._last.get(core.oracle_key)
         if last is not None:
             if term < last[0]:
                 self._violation(core, f"term went back from {last[0]} to {term}")
             if commit < last[1]:
                 self._violation(core, f"commit went back from {last[1]} to {commit}")
-        self._last[id(core)] = (term, commit)
+        self._last[core.oracle_key] = (term, commit)
         if core.role == _LEADER:
             holder = self._leaders.setdefault((group, term), node)
             if holder != node:
                 self._violation(core, f"two leaders in term {term}: {holder} and {node}")
-            view = self._views.get(id(core))
+            view = self._views.get(core.oracle_key)
             if view is None or view.term != term:
-                self._views[id(core)] = _LeaderView(term)
+                self._views[core.oracle_key] = _LeaderView(term)
         else:
-            self._views.pop(id(core), None)
-        checked = self._checked.get(id(core), 0)
+            self._views.pop(core.oracle_key, None)
+        checked = self._checked.get(core.oracle_key, 0)
         if commit > checked:
             committed = self._committed.setdefault(group, [None])
             log = core.log
@@ -201,15 +203,15 @@ class RaftInvariants:
                         break
                 else:
                     committed.append(entry)
-            self._checked[id(core)] = commit
+            self._checked[core.oracle_key] = commit
 
     # -- internals -------------------------------------------------------------------------
     def _view(self, core: Any) -> _LeaderView | None:
         if core.role != _LEADER:
             return None
-        view = self._views.get(id(core))
+        view = self._views.get(core.oracle_key)
         if view is None or view.term != core.term:
-            view = self._views[id(core)] = _LeaderView(core.term)
+            view = self._views[core.oracle_key] = _LeaderView(core.term)
         return view
 
     @staticmethod

@@ -27,6 +27,7 @@ from typing import Any
 
 from node import protocol as P
 from node.cluster.driver import RETRY_EVERY, Driver
+from node.cluster.meta import target_members
 from node.raft.core import LEADER
 
 __all__ = ["Members", "MEMBER_ADMIN", "ACTIONS", "target_members"]
@@ -36,20 +37,6 @@ MEMBER_ADMIN = {"add_member": None, "remove_member": "remove", "promote_learner"
                 "transfer_leader": "transfer"}
 ACTIONS = frozenset({"add_voter", "add_learner", "remove", "promote", "transfer"})
 _INF = float("inf")
-
-
-def target_members(voters: tuple, learners: tuple, action: str, node: str) -> tuple:
-    """(voters, learners) once `action` on `node` is done."""
-    v, le = set(voters), set(learners)
-    if action == "add_learner":
-        le.add(node)
-    elif action in ("add_voter", "promote"):
-        v.add(node)
-        le.discard(node)
-    elif action == "remove":
-        v.discard(node)
-        le.discard(node)
-    return tuple(sorted(v)), tuple(sorted(le - v))
 
 
 class Members(Driver):

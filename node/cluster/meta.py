@@ -39,10 +39,24 @@ from typing import Any
 from node.cluster.layout import GroupMembers, Layout
 from node.cluster.slots import SlotMap
 
-__all__ = ["MetaState", "META_GROUP", "init_entry"]
+__all__ = ["MetaState", "META_GROUP", "init_entry", "target_members"]
 
 # The meta group's id; shard groups are numbered from 1.
 META_GROUP = 0
+
+
+def target_members(voters: tuple, learners: tuple, action: str, node: str) -> tuple:
+    """(voters, learners) once `action` on `node` is done."""
+    v, le = set(voters), set(learners)
+    if action == "add_learner":
+        le.add(node)
+    elif action in ("add_voter", "promote"):
+        v.add(node)
+        le.discard(node)
+    elif action == "remove":
+        v.discard(node)
+        le.discard(node)
+    return tuple(sorted(v)), tuple(sorted(le - v))
 
 
 def init_entry(layout: Layout, config: Any) -> dict:
@@ -149,6 +163,22 @@ class MetaState:
             return False
         voters, learners = data.get("voters"), data.get("learners")
         if not (isinstance(voters, list) and voters and isinstance(learners, list)):
+            return False
+        # Only a configuration this request leads to is taken: its end (`final`), or, for a
+        # new voter, the learner step before it. A report from a deposed leader with an older
+        # configuration must never overwrite the record (nodes left out of it would stop
+        # their cores of a group that still counts on them).
+        reported = (tuple(sorted(voters)), tuple(sorted(set(learners) - set(voters))))
+        start_v, start_l = tuple(req["voters"]), tuple(req["learners"])
+        final = target_members(start_v, start_l, req["action"], req["node"])
+        if data.get("final"):
+            allowed = [final]
+        elif req["action"] in ("add_voter", "promote"):
+            allowed = [(tuple(sorted(start_v)),
+                        tuple(sorted((set(start_l) | {req["node"]}) - set(start_v))))]
+        else:
+            allowed = []
+        if reported not in allowed:
             return False
         self.groups[group] = GroupMembers(tuple(voters), tuple(learners))
         if data.get("final"):

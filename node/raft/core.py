@@ -88,6 +88,12 @@ class RaftCore:
         initial = Membership(tuple(sorted(set(voters) | (set() if node_id in learners
                                                         else {node_id}))), tuple(learners))
         self._configs: list[tuple[int, Membership]] = [(0, initial)]
+        # A core that joins a running group starts with an empty log (maybe where this node
+        # was a member before, and voted then) and catches up from index 1, through older
+        # configurations in which it may have been a voter. Until its log reaches the
+        # configuration it was given (the group's now), it neither campaigns nor votes; then
+        # it votes only in later terms.
+        self._joining = joining
         self._set_membership(initial)
         self.timing = timing
         self._rng = rng
@@ -107,9 +113,7 @@ class RaftCore:
         self._last_leader_contact = -_INF
         self._votes: dict[str, bool] = {}
         self._quiet = False           # follower: our leader went quiet; no election timer
-        # Votes are granted only in terms above this. A core that joins a running group (with
-        # an empty log: maybe this node was a member before, and voted then) votes in no term
-        # until it has heard from a leader, and then only in later terms.
+        # Votes are granted only in terms above this (see _joining).
         self._vote_floor = _INF if joining else -1
 
         # Timeouts that follow the network (node/raft/round_trips.py).
@@ -475,8 +479,6 @@ class RaftCore:
         if m["type"] == "raft_append":
             self.lead = src
             self._last_leader_contact = now
-            if self._vote_floor == _INF:
-                self._vote_floor = self.term  # (the leader's: the term is settled already)
             rtt = m.get("rtt")
             self._leader_rtt = rtt if type(rtt) is float and rtt > 0.0 else 0.0
             self._reset_election_timer(now)
@@ -868,15 +870,21 @@ class RaftCore:
                 m = config_of(d)
                 if m is not None:
                     configs.append((i, m))
-        if configs[-1][1] != self.membership:
+        if self._joining and len(configs) > 1 and configs[-1][1] == configs[0][1]:
+            # Our log has reached the configuration we were given: caught up with the group.
+            self._joining = False
+            self._vote_floor = self.term
+            self._emit({"event": "joined", "term": self.term})
+            self._set_membership(configs[-1][1], now)
+        elif configs[-1][1] != self.membership:
             self._set_membership(configs[-1][1], now)
 
     def _set_membership(self, m: Membership, now: float | None = None) -> None:
         self.membership = m
         self.voters = list(m.all_voters)
         self.learners = list(m.learners)
-        # Learners, and nodes a change removed, never campaign.
-        self.is_learner = self.id not in m.all_voters
+        # Learners, nodes a change removed, and joining nodes never campaign.
+        self.is_learner = self.id not in m.all_voters or self._joining
         self.peers = [n for n in m.members if n != self.id]
         self._peer_set = frozenset(self.peers)
         self._voter_peers = [v for v in self.voters if v != self.id]
