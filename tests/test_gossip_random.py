@@ -8,7 +8,6 @@ Run with -s to see the measured distributions (docs/gossip.md quotes them).
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import math
 import random
