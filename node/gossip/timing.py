@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from node.timing_spec import with_overrides
+
 __all__ = ["Timing", "DEFAULT", "PLAIN_SWIM", "from_spec"]
 
 
@@ -113,18 +115,4 @@ def from_spec(spec: str, base: Timing = DEFAULT) -> Timing:
 
     Unknown names and unparsable values raise ValueError.
     """
-    fields = {f.name: f for f in dataclasses.fields(Timing)}
-    changes: dict = {}
-    for item in filter(None, (x.strip() for x in spec.split(","))):
-        name, _, value = item.partition("=")
-        name, value = name.strip(), value.strip()
-        if name not in fields:
-            raise ValueError(f"unknown gossip timing constant {name!r}")
-        kind = fields[name].type
-        if kind in (bool, "bool"):
-            if value.lower() not in ("true", "false", "1", "0"):
-                raise ValueError(f"{name} must be true or false, not {value!r}")
-            changes[name] = value.lower() in ("true", "1")
-        else:
-            changes[name] = (int if kind in (int, "int") else float)(value)
-    return dataclasses.replace(base, **changes)
+    return with_overrides(base, spec, "gossip timing")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from node.timing_spec import with_overrides
+
 __all__ = ["Timing", "DEFAULT", "from_spec"]
 
 
@@ -120,15 +122,4 @@ def from_spec(spec: str, base: Timing = DEFAULT) -> Timing:
 
     Unknown names and unparsable values raise ValueError.
     """
-    import dataclasses
-
-    fields = {f.name: f for f in dataclasses.fields(Timing)}
-    changes: dict = {}
-    for item in filter(None, (x.strip() for x in spec.split(","))):
-        name, _, value = item.partition("=")
-        name = name.strip()
-        if name not in fields:
-            raise ValueError(f"unknown timing constant {name!r}")
-        kind = int if fields[name].type in (int, "int") else float
-        changes[name] = kind(value)
-    return dataclasses.replace(base, **changes)
+    return with_overrides(base, spec, "timing")

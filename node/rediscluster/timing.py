@@ -46,8 +46,9 @@ multiple of the node timeout there.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+
+from node.timing_spec import with_overrides
 
 __all__ = ["GossipTiming", "DEFAULT", "from_spec"]
 
@@ -103,19 +104,4 @@ DEFAULT = GossipTiming()
 def from_spec(spec: str, base: GossipTiming = DEFAULT) -> GossipTiming:
     """`base` with overrides from "name=value,..." ($FERRITE_GOSSIP_TIMING). ValueError on an
     unknown name, a value that does not parse, or a value that is not positive."""
-    fields = {f.name: f for f in dataclasses.fields(GossipTiming)}
-    changes: dict = {}
-    for item in filter(None, (x.strip() for x in spec.split(","))):
-        name, _, text = item.partition("=")
-        name = name.strip()
-        if name not in fields:
-            raise ValueError(f"unknown gossip timing constant {name!r}; known: {', '.join(fields)}")
-        kind = int if fields[name].type in (int, "int") else float
-        try:
-            value = kind(text.strip())
-        except ValueError:
-            raise ValueError(f"gossip timing {name}={text!r}: not a {kind.__name__}") from None
-        if not value > 0:
-            raise ValueError(f"gossip timing {name}={text!r}: must be positive")
-        changes[name] = value
-    return dataclasses.replace(base, **changes)
+    return with_overrides(base, spec, "gossip timing", positive=True)
