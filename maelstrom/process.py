@@ -99,8 +99,10 @@ class ProcessHost:
     """
 
     def __init__(self, bin_path: str, args: list[str], node_ids: list[str], log_dir: Path,
-                 log_stderr: bool = False, echo: Callable[[str], None] | None = None) -> None:
+                 log_stderr: bool = False, echo: Callable[[str], None] | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.bin = bin_path
+        self.env = env  # the nodes' environment (None: ours)
         self.args = list(args)
         self.node_ids = list(node_ids)
         self.log_dir = Path(log_dir)
@@ -127,7 +129,7 @@ class ProcessHost:
                 node.proc = subprocess.Popen(
                     [self.bin, *self.args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE if self.log_stderr else node.log,
-                    bufsize=0, close_fds=True, start_new_session=True)
+                    bufsize=0, close_fds=True, start_new_session=True, env=self.env)
             except OSError as exc:
                 node.log.close()
                 self.stop()
