@@ -8,13 +8,22 @@ $FERRITE_TIMING="name=value,..." overrides timing constants (node/raft/timing.py
 The cluster config comes from FERRITE_CLUSTER_* and FERRITE_CONFIG (node/cluster/config.py, the
 same function the simulator uses); a bad value stops the node at start with a message on stderr
 and exit status 2.
+
+Durability (docs/storage.md): the Raft state goes to a write-ahead log in $FERRITE_DATA_DIR
+(created if missing; kept across restarts, so a restarted node recovers from it). Without it
+(Jepsen's Maelstrom, which never restarts a node) the log goes to a fresh temporary directory
+removed at exit: the same code path, fsync included, with nothing left behind. Each turn's
+records are written and fsynced once (group commit) before any of the turn's messages is
+written to stdout. $FERRITE_FSYNC=0 skips the fsync (benchmark comparison only: unsafe).
 """
 
 from __future__ import annotations
 
 import os
 import selectors
+import shutil
 import sys
+import tempfile
 import time
 
 # Runnable by path from any directory: import `node` from the directory above this file.
@@ -22,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from node.raft.timing import DEFAULT, from_spec  # noqa: E402
 from node.server import ConfigError, Server  # noqa: E402
+from node.storage.wal import FileWAL  # noqa: E402
 
 try:
     import orjson
@@ -87,8 +97,32 @@ def main() -> int:
         err.write(f"ferrite node: bad cluster configuration: {e}\n".encode())
         err.flush()
         return 2
-    server = Server(seed=seed, log=log, timing=timing, **config)
+    data_dir = os.environ.get("FERRITE_DATA_DIR") or None
+    scratch = None
+    if data_dir is None:
+        scratch = data_dir = tempfile.mkdtemp(prefix="ferrite-node-")
+    try:
+        disk = FileWAL(data_dir, fsync=os.environ.get("FERRITE_FSYNC", "1") != "0", log=log)
+    except OSError as e:
+        err.write(f"ferrite node: cannot open the data directory {data_dir}: {e}\n".encode())
+        err.flush()
+        return 2
+    try:
+        return _serve(Server(seed=seed, log=log, timing=timing, disk=disk, **config), seed,
+                      log, log_lines)
+    finally:
+        disk.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _serve(server, seed: int, log, log_lines: list[bytes]) -> int:
+    err = sys.stderr.buffer
     log({"event": "start", "seed": seed, "pid": os.getpid()})
+    # Hold the disk sync to the end of each turn: one fsync for all the lines read at once.
+    hold = getattr(server, "hold_sync", None)
+    if hold is not None:
+        server.hold_sync = True
 
     in_fd = sys.stdin.fileno()
     out_fd = sys.stdout.fileno()
@@ -121,6 +155,8 @@ def main() -> int:
         deadline = server.next_deadline()
         if deadline is not None and deadline <= now:
             out.extend(server.tick(now))
+        if hold is not None:
+            server.sync()  # the turn's records are durable before any of its messages leaves
         if out:
             _write_all(out_fd, b"".join(_dumps(m) + b"\n" for m in out))
         if log_lines:
