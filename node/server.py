@@ -24,17 +24,14 @@ from typing import Any, Callable
 from node import protocol as P
 from node.endpoint import Endpoint, clip
 from node.cluster.config import ClusterConfig, ConfigError, load_config
-from node.cluster.layout import Layout, initial_layout, natural_sorted
+from node.cluster.layout import Layout, initial_layout
 from node.cluster.meta import META_GROUP, MetaState, init_entry
 from node.cluster.multiraft import BATCH, MultiRaft
 from node.cluster.requests import Requests
 from node.cluster.router import ROUTE_TYPES, Router
-from node.cluster.health import Health, default_seeds
 from node.cluster.members import MEMBER_ADMIN, Members
 from node.cluster.migration import ADMIN_TYPES, EXPORT, Migrations
 from node.cluster.shard import ShardState
-from node.gossip.swim import MESSAGE_TYPES as GOSSIP_TYPES
-from node.gossip.timing import DEFAULT as GOSSIP_DEFAULT, Timing as GossipTiming
 from node.raft.core import LEADER, MESSAGE_TYPES, RaftCore
 from node.raft.timing import DEFAULT, Timing
 from node.storage.memdisk import MemDisk
@@ -119,8 +116,6 @@ class Server(Endpoint):
         self.requests = Requests(self)
         self.migrations = self.migrations_class(self)
         self.members = Members(self)
-        self.gossip_timing: GossipTiming = gossip_only.pop("gossip_timing", GOSSIP_DEFAULT)
-        self.health: Health | None = None  # the gossip member, from init on
         self._next_msg_id = 0
         self._nodes: frozenset[str] = frozenset()
         self._leaders: dict[Any, str | None] = {}
@@ -153,8 +148,6 @@ class Server(Endpoint):
                 self.migrations.check(now, out)
             if now >= self.members.next_check:
                 self.members.check(now)
-            if self.health is not None and self.health.next_deadline() <= now:
-                self.health.tick(now)
             self._pump(now, out)
         except Exception:
             self._emit({"event": "internal_error", "traceback": traceback.format_exc()})
@@ -165,8 +158,7 @@ class Server(Endpoint):
         if self.raft is None:
             return None
         d = min(self.raft.next_deadline(), self.requests.next_sweep,
-                self.migrations.next_check, self.members.next_check,
-                self.health.next_deadline())
+                self.migrations.next_check, self.members.next_check)
         return None if d == _INF else d
 
     def sync(self) -> None:
@@ -198,12 +190,6 @@ class Server(Endpoint):
         src, body, msg_id, t = parsed
         if t in MESSAGE_TYPES or t == BATCH:
             self._receive_raft(now, src, body)
-            return
-        if t in GOSSIP_TYPES:
-            if self.health is not None and src in self._nodes:
-                self.health.step(now, src, body)
-            else:
-                self._emit({"event": "gossip_message_dropped", "src": src, "type": t})
             return
         if t == EXPORT:
             if self.raft is not None and src in self._nodes:
@@ -244,13 +230,8 @@ class Server(Endpoint):
             return
         node_id, node_ids = fields
         if self.raft is None:
-            ids = sorted(set(node_ids) | {node_id})
-            # The initial layout: `init`'s node ids, or the first `cluster.bootstrap_nodes` of
-            # them; the others are spares that gossip discovers and the meta log admits.
-            k = self.config.bootstrap_nodes
-            manifest = natural_sorted(ids)[:k] if k else ids
             try:
-                layout = initial_layout(manifest, self.config)
+                layout = initial_layout(sorted(set(node_ids) | {node_id}), self.config)
             except ConfigError as exc:
                 self._reply_error(out, src, msg_id, P.CRASH, f"bad cluster config: {exc}")
                 return
@@ -264,21 +245,12 @@ class Server(Endpoint):
             # The meta group never goes quiet (node/raft/core.py, "Quiet groups"): most nodes
             # are its learners, which never campaign, so a dead meta leader must be found by
             # its voters' own timers, not by the first request.
-            # A spare (not in the layout) joins it as a learner once the meta log admits it; its
-            # core waits for the leader's log (RaftCore `joining`).
-            spare = node_id not in layout.nodes()
             self.raft.add_group(now, META_GROUP, list(layout.meta_voters),
-                                list(layout.meta_learners) + ([node_id] if spare else []),
+                                list(layout.meta_learners),
                                 timing=dataclasses.replace(self.timing,
-                                                           quiesce_after=float("inf")),
-                                joining=spare)
-            seeds = (list(self.config.seeds) if self.config.seeds is not None
-                     else default_seeds(self.node_ids, self.config.meta_voters))
-            self.health = Health(self, seeds, random.Random(self._rng.getrandbits(64)), now,
-                                 self.gossip_timing)
+                                                           quiesce_after=float("inf")))
             self._emit({"event": "init", "node_id": node_id, "node_ids": self.node_ids,
-                        "config": self.config.to_dict(), "meta_voters": list(layout.meta_voters),
-                        "spare": spare, "seeds": seeds})
+                        "config": self.config.to_dict(), "meta_voters": list(layout.meta_voters)})
         elif node_id != self.node_id:
             self._emit({"event": "reinit_ignored", "node_id": node_id})
         self._send(out, src, {"type": "init_ok", "in_reply_to": msg_id})
@@ -336,8 +308,7 @@ class Server(Endpoint):
         """This node's view of the cluster (the `cluster_info` RPC; docs/cluster.md)."""
         meta = self.meta
         groups = {}
-        meta_members = self.raft.cores[META_GROUP].membership
-        all_groups = {META_GROUP: (meta_members.voters, meta_members.learners)}
+        all_groups = {META_GROUP: (self.layout.meta_voters, self.layout.meta_learners)}
         for g, m in meta.groups.items():
             all_groups[g] = (m.voters, m.learners)
         for g, (voters, learners) in all_groups.items():
@@ -355,9 +326,7 @@ class Server(Endpoint):
                 "migrations": {i: m for i, m in meta.migrations.items()
                                if m["state"] == "moving"},
                 "migrations-done": sum(1 for m in meta.migrations.values()
-                                       if m["state"] == "done"),
-                "admitted": natural_sorted(meta.admitted),
-                "gossip": self.health.view()}
+                                       if m["state"] == "done")}
 
     # ----------------------------------------------------------------------------------------
     # Applying and serving
@@ -414,8 +383,6 @@ class Server(Endpoint):
             append = out.append
             for dest, body in messages:
                 append({"src": node_id, "dest": dest, "body": body})
-        for dest, body in self.health.take_messages():
-            out.append({"src": node_id, "dest": dest, "body": body})
 
     def _new_epoch(self, now: float, out: list[dict]) -> None:
         """The meta state changed: log it, start the cores of groups we now belong to, and
