@@ -24,21 +24,25 @@ from typing import Any, Callable
 from node import protocol as P
 from node.endpoint import Endpoint, clip
 from node.cluster.config import ClusterConfig, ConfigError, load_config
-from node.cluster.layout import Layout, initial_layout
+from node.cluster.layout import Layout, initial_layout, natural_sorted
 from node.cluster.meta import META_GROUP, MetaState, init_entry
 from node.cluster.multiraft import BATCH, MultiRaft
 from node.cluster.requests import Requests
 from node.cluster.router import ROUTE_TYPES, Router
+from node.cluster.health import Health, default_seeds
 from node.cluster.members import MEMBER_ADMIN, Members
 from node.cluster.migration import ADMIN_TYPES, EXPORT, Migrations
 from node.cluster.shard import ShardState
+from node.gossip.swim import MESSAGE_TYPES as GOSSIP_TYPES
+from node.gossip.timing import DEFAULT as GOSSIP_DEFAULT, Timing as GossipTiming
+from node.gossip.timing import from_spec as gossip_timing_from_spec
 from node.raft.core import LEADER, MESSAGE_TYPES, RaftCore
 from node.raft.timing import DEFAULT, Timing
-from node.storage.memdisk import MemDisk
 
 __all__ = ["Server", "ConfigError"]
 
 _INF = float("inf")
+SWIM_TIMING_ENV = "FERRITE_SWIM_TIMING"
 # Shard log entries of a slot move that nodes report (the bench's cluster checker reads them).
 _MOVE_STEPS = ("fence", "activate", "drop", "unfence")
 
@@ -70,20 +74,26 @@ class Server(Endpoint):
     core_class = RaftCore
     shard_class = ShardState
     migrations_class = Migrations
-    # True: receive() and tick() leave the turn's records unsynced and the driver calls sync()
-    # before sending what they returned (node/run.py: one fsync per batch of lines read).
-    hold_sync = False
 
     @classmethod
     def configure(cls, environ: Any) -> dict:
         """Constructor arguments from the environment: the cluster config (FERRITE_CLUSTER_*,
-        FERRITE_CONFIG). Used by node/run.py and the simulator alike. Raises ConfigError."""
+        FERRITE_CONFIG) and $FERRITE_SWIM_TIMING, overrides of the gossip member's timing
+        (node/gossip/timing.py). Used by node/run.py and the simulator alike. Raises
+        ConfigError."""
         config = load_config(environ)
         if config.consensus == "gossip":
             from node.rediscluster.server import GossipServer
 
             return GossipServer.configure(environ)
-        return {"config": config}
+        kwargs: dict = {"config": config}
+        spec = environ.get(SWIM_TIMING_ENV, "")
+        if spec:
+            try:
+                kwargs["gossip_timing"] = gossip_timing_from_spec(spec)
+            except ValueError as exc:
+                raise ConfigError(f"{SWIM_TIMING_ENV}={spec!r}: {exc}") from None
+        return kwargs
 
     def __new__(cls, *, config: ClusterConfig | None = None, **kwargs: Any) -> Any:
         """`cluster.consensus = "gossip"` is another node altogether: Redis Cluster's protocol
@@ -92,16 +102,12 @@ class Server(Endpoint):
         if config is not None and config.consensus == "gossip":
             from node.rediscluster.server import GossipServer
 
-            kwargs.pop("disk", None)  # (the gossip model persists nothing)
             return GossipServer(config=config, **kwargs)
         return super().__new__(cls)
 
     def __init__(self, *, seed: int, log: Callable[[dict], None] | None = None,
                  timing: Timing = DEFAULT, config: ClusterConfig | None = None,
-                 disk: Any = None, **gossip_only: Any) -> None:
-        # Where the Raft state is made durable (docs/storage.md): a MemDisk (simulator; the
-        # same one after a restart) or a FileWAL (node/run.py). None: a fresh MemDisk.
-        self.disk = disk if disk is not None else MemDisk()
+                 **gossip_only: Any) -> None:
         self._rng = random.Random(seed)
         self._log = log
         self.timing = timing
@@ -116,6 +122,8 @@ class Server(Endpoint):
         self.requests = Requests(self)
         self.migrations = self.migrations_class(self)
         self.members = Members(self)
+        self.gossip_timing: GossipTiming = gossip_only.pop("gossip_timing", GOSSIP_DEFAULT)
+        self.health: Health | None = None  # the gossip member, from init on
         self._next_msg_id = 0
         self._nodes: frozenset[str] = frozenset()
         self._leaders: dict[Any, str | None] = {}
@@ -148,6 +156,8 @@ class Server(Endpoint):
                 self.migrations.check(now, out)
             if now >= self.members.next_check:
                 self.members.check(now)
+            if self.health is not None and self.health.next_deadline() <= now:
+                self.health.tick(now)
             self._pump(now, out)
         except Exception:
             self._emit({"event": "internal_error", "traceback": traceback.format_exc()})
@@ -158,13 +168,9 @@ class Server(Endpoint):
         if self.raft is None:
             return None
         d = min(self.raft.next_deadline(), self.requests.next_sweep,
-                self.migrations.next_check, self.members.next_check)
+                self.migrations.next_check, self.members.next_check,
+                self.health.next_deadline())
         return None if d == _INF else d
-
-    def sync(self) -> None:
-        """Make every record written so far durable (the driver calls it before sending the
-        messages of a turn when `hold_sync` is set)."""
-        self.disk.sync()
 
     def raft_cores(self) -> dict:
         """Group id -> this node's Raft core, for test oracles (maelstrom/invariants.py)."""
@@ -190,6 +196,12 @@ class Server(Endpoint):
         src, body, msg_id, t = parsed
         if t in MESSAGE_TYPES or t == BATCH:
             self._receive_raft(now, src, body)
+            return
+        if t in GOSSIP_TYPES:
+            if self.health is not None and src in self._nodes:
+                self.health.step(now, src, body)
+            else:
+                self._emit({"event": "gossip_message_dropped", "src": src, "type": t})
             return
         if t == EXPORT:
             if self.raft is not None and src in self._nodes:
@@ -230,8 +242,13 @@ class Server(Endpoint):
             return
         node_id, node_ids = fields
         if self.raft is None:
+            ids = sorted(set(node_ids) | {node_id})
+            # The initial layout: `init`'s node ids, or the first `cluster.bootstrap_nodes` of
+            # them; the others are spares that gossip discovers and the meta log admits.
+            k = self.config.bootstrap_nodes
+            manifest = natural_sorted(ids)[:k] if k else ids
             try:
-                layout = initial_layout(sorted(set(node_ids) | {node_id}), self.config)
+                layout = initial_layout(manifest, self.config)
             except ConfigError as exc:
                 self._reply_error(out, src, msg_id, P.CRASH, f"bad cluster config: {exc}")
                 return
@@ -245,12 +262,21 @@ class Server(Endpoint):
             # The meta group never goes quiet (node/raft/core.py, "Quiet groups"): most nodes
             # are its learners, which never campaign, so a dead meta leader must be found by
             # its voters' own timers, not by the first request.
+            # A spare (not in the layout) joins it as a learner once the meta log admits it; its
+            # core waits for the leader's log (RaftCore `joining`).
+            spare = node_id not in layout.nodes
             self.raft.add_group(now, META_GROUP, list(layout.meta_voters),
-                                list(layout.meta_learners),
+                                list(layout.meta_learners) + ([node_id] if spare else []),
                                 timing=dataclasses.replace(self.timing,
-                                                           quiesce_after=float("inf")))
+                                                           quiesce_after=float("inf")),
+                                joining=spare)
+            seeds = (list(self.config.seeds) if self.config.seeds is not None
+                     else default_seeds(self.node_ids, self.config.meta_voters))
+            self.health = Health(self, seeds, random.Random(self._rng.getrandbits(64)), now,
+                                 self.gossip_timing)
             self._emit({"event": "init", "node_id": node_id, "node_ids": self.node_ids,
-                        "config": self.config.to_dict(), "meta_voters": list(layout.meta_voters)})
+                        "config": self.config.to_dict(), "meta_voters": list(layout.meta_voters),
+                        "spare": spare, "seeds": seeds})
         elif node_id != self.node_id:
             self._emit({"event": "reinit_ignored", "node_id": node_id})
         self._send(out, src, {"type": "init_ok", "in_reply_to": msg_id})
@@ -308,7 +334,8 @@ class Server(Endpoint):
         """This node's view of the cluster (the `cluster_info` RPC; docs/cluster.md)."""
         meta = self.meta
         groups = {}
-        all_groups = {META_GROUP: (self.layout.meta_voters, self.layout.meta_learners)}
+        meta_members = self.raft.cores[META_GROUP].membership
+        all_groups = {META_GROUP: (meta_members.voters, meta_members.learners)}
         for g, m in meta.groups.items():
             all_groups[g] = (m.voters, m.learners)
         for g, (voters, learners) in all_groups.items():
@@ -326,7 +353,9 @@ class Server(Endpoint):
                 "migrations": {i: m for i, m in meta.migrations.items()
                                if m["state"] == "moving"},
                 "migrations-done": sum(1 for m in meta.migrations.values()
-                                       if m["state"] == "done")}
+                                       if m["state"] == "done"),
+                "admitted": natural_sorted(meta.admitted),
+                "gossip": self.health.view()}
 
     # ----------------------------------------------------------------------------------------
     # Applying and serving
@@ -383,6 +412,8 @@ class Server(Endpoint):
             append = out.append
             for dest, body in messages:
                 append({"src": node_id, "dest": dest, "body": body})
+        for dest, body in self.health.take_messages():
+            out.append({"src": node_id, "dest": dest, "body": body})
 
     def _new_epoch(self, now: float, out: list[dict]) -> None:
         """The meta state changed: log it, start the cores of groups we now belong to, and

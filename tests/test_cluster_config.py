@@ -11,7 +11,8 @@ import pytest
 from node.cluster.config import ClusterConfig, ConfigError, load_config
 
 DEFAULTS = {"consensus": "raft", "shards": None, "replicas": 3, "meta_voters": 5,
-            "learners_per_shard": 0, "seeds": None}
+            "learners_per_shard": 0, "seeds": None,
+            "bootstrap_nodes": 0, "replace_dead_after": 10}
 
 
 def files(**contents: str):

@@ -8,7 +8,13 @@ Keys (ADR-015 names `cluster.consensus`; the others are this lab's, issues 10 an
   replicas            voters per shard group, >= 1 (default 3; capped at the node count)
   meta_voters         voting members of the meta group, >= 1 (default 5; capped likewise)
   learners_per_shard  non-voting members per shard group, >= 0 (default 0)
-  seeds               node ids a new node contacts first (reserved for gossip)
+  seeds               node ids a node's gossip member contacts first (default: the first
+                      meta_voters ids of `init`, in natural order; node/cluster/health.py)
+  bootstrap_nodes     how many of `init`'s node ids (natural order) form the initial layout;
+                      the others start as spares that gossip discovers and the meta group
+                      admits (default 0: all of them)
+  replace_dead_after  seconds a shard voter must be held dead by the meta leader's gossip view
+                      before the meta group is asked to replace it (default 10; 0: never)
 
 Sources, in order of precedence:
 
@@ -58,6 +64,8 @@ class ClusterConfig:
     meta_voters: int = 5
     learners_per_shard: int = 0
     seeds: tuple[str, ...] | None = None
+    bootstrap_nodes: int = 0
+    replace_dead_after: int = 10
 
     def __post_init__(self) -> None:
         if isinstance(self.seeds, list):
@@ -120,6 +128,8 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "meta_voters": _positive,
     "learners_per_shard": lambda v: _positive(v, 0),
     "seeds": _check_seeds,
+    "bootstrap_nodes": lambda v: _positive(v, 0),
+    "replace_dead_after": lambda v: _positive(v, 0),
 }
 _KEYS = tuple(_CHECKS)
 

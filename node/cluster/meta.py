@@ -28,6 +28,11 @@ index. Entries are JSON objects with an `op`:
       The group's log committed this configuration (reported by its leader); `final` ends
       the request. Nodes start or stop their cores of the group accordingly.
 
+  {"op": "admit", "node"}
+      Admits a node that gossip discovered (node/cluster/health.py) into the cluster: it joins
+      the meta group as a learner and may then be added to shard groups. The initial layout's
+      nodes are admitted by `init`; a shard group takes only admitted nodes.
+
 Each op that changes anything bumps the epoch. `apply` returns whether the state changed, so the host can reconcile its groups and
 log the epoch (`meta_epoch` events, which the bench's cluster checker compares across nodes).
 """
@@ -68,7 +73,7 @@ class MetaState:
     """What the meta log says, as applied so far."""
 
     __slots__ = ("epoch", "slots", "groups", "config", "applied_ops", "migrations",
-                 "moving", "rejections", "member_requests", "changing")
+                 "moving", "rejections", "member_requests", "changing", "admitted")
 
     def __init__(self) -> None:
         self.epoch = 0
@@ -83,6 +88,7 @@ class MetaState:
         # id -> {"group", "action", "node", "voters", "learners" (at request), "state"}
         self.member_requests: dict[str, dict] = {}
         self.changing: dict[int, str] = {}    # group -> id of its request in flight
+        self.admitted: set[str] = set()       # nodes admitted to the cluster
 
     def apply(self, data: Any) -> bool:
         """Apply one committed meta entry; True if the state changed (a new epoch)."""
@@ -96,6 +102,7 @@ class MetaState:
             self.slots = layout.slots
             self.groups = dict(layout.groups)
             self.config = dict(data.get("config") or {})
+            self.admitted = set(layout.nodes)
             self.epoch = 1
             self.applied_ops += 1
             return True
@@ -107,6 +114,14 @@ class MetaState:
             return self._member_request(data)
         if op == "group_members":
             return self._group_members(data)
+        if op == "admit":
+            node = data.get("node")
+            if not isinstance(node, str) or not node or node in self.admitted:
+                return False
+            self.admitted.add(node)
+            self.epoch += 1
+            self.applied_ops += 1
+            return True
         if op in ("migrate_done", "migrate_abort"):
             mig = self.migrations.get(data.get("id"))
             if mig is None or mig["state"] != "moving":
@@ -203,6 +218,8 @@ class MetaState:
         if action in ("add_voter", "add_learner") and (node in m.voters
                                                        or node in m.learners):
             return f"{node} is already a member of group {group}"
+        if action in ("add_voter", "add_learner", "promote") and node not in self.admitted:
+            return f"{node} is not admitted to the cluster (not yet seen alive by gossip)"
         if action == "remove":
             if node not in m.voters and node not in m.learners:
                 return f"{node} is not a member of group {group}"

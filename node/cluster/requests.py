@@ -107,6 +107,11 @@ class Requests:
         host._send(out, target, {"type": ROUTE, "rid": p.rid, "w": self.watermark(),
                                  "cmd": p.cmd, "shard": group, "epoch": host.meta.epoch})
 
+    @property
+    def received(self) -> int:
+        """Client requests this node has received (request ids are numbered from 1)."""
+        return self._next_rid
+
     def watermark(self) -> int:
         # Lowest rid of a write still waiting (dict order is rid order).
         for rid, p in self.pending.items():
