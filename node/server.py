@@ -38,6 +38,7 @@ from node.gossip.timing import DEFAULT as GOSSIP_DEFAULT, Timing as GossipTiming
 from node.gossip.timing import from_spec as gossip_timing_from_spec
 from node.raft.core import LEADER, MESSAGE_TYPES, RaftCore
 from node.raft.timing import DEFAULT, Timing
+from node.storage.memdisk import MemDisk
 
 __all__ = ["Server", "ConfigError"]
 
@@ -74,6 +75,9 @@ class Server(Endpoint):
     core_class = RaftCore
     shard_class = ShardState
     migrations_class = Migrations
+    # True: receive() and tick() leave the turn's records unsynced and the driver calls sync()
+    # before sending what they returned (node/run.py: one fsync per batch of lines read).
+    hold_sync = False
 
     @classmethod
     def configure(cls, environ: Any) -> dict:
@@ -102,12 +106,16 @@ class Server(Endpoint):
         if config is not None and config.consensus == "gossip":
             from node.rediscluster.server import GossipServer
 
+            kwargs.pop("disk", None)  # (the gossip model persists nothing)
             return GossipServer(config=config, **kwargs)
         return super().__new__(cls)
 
     def __init__(self, *, seed: int, log: Callable[[dict], None] | None = None,
                  timing: Timing = DEFAULT, config: ClusterConfig | None = None,
-                 **gossip_only: Any) -> None:
+                 disk: Any = None, **gossip_only: Any) -> None:
+        # Where the Raft state is made durable (docs/storage.md): a MemDisk (simulator; the
+        # same one after a restart) or a FileWAL (node/run.py). None: a fresh MemDisk.
+        self.disk = disk if disk is not None else MemDisk()
         self._rng = random.Random(seed)
         self._log = log
         self.timing = timing
@@ -171,6 +179,11 @@ class Server(Endpoint):
                 self.migrations.next_check, self.members.next_check,
                 self.health.next_deadline())
         return None if d == _INF else d
+
+    def sync(self) -> None:
+        """Make every record written so far durable (the driver calls it before sending the
+        messages of a turn when `hold_sync` is set)."""
+        self.disk.sync()
 
     def raft_cores(self) -> dict:
         """Group id -> this node's Raft core, for test oracles (maelstrom/invariants.py)."""
@@ -421,11 +434,7 @@ class Server(Endpoint):
         meta = self.meta
         self._emit({"event": "meta_epoch", "epoch": meta.epoch, "digest": meta.digest(),
                     "slots": meta.slots.ranges(),
-                    "groups": {str(g): list(m.voters) for g, m in meta.groups.items()},
-                    # slot moves in flight, [id, slot, from, to] (the bench's nemesis targets)
-                    "moving": [[mid, slot, meta.migrations[mid]["from"],
-                                meta.migrations[mid]["to"]]
-                               for slot, mid in sorted(meta.moving.items())]})
+                    "groups": {str(g): list(m.voters) for g, m in meta.groups.items()}})
         mine = meta.member_groups(self.node_id)
         for group in [g for g in self.raft.cores if g != META_GROUP and g not in mine]:
             # Removed from the group (its log committed it, then the meta log): stop.
