@@ -434,7 +434,11 @@ class Server(Endpoint):
         meta = self.meta
         self._emit({"event": "meta_epoch", "epoch": meta.epoch, "digest": meta.digest(),
                     "slots": meta.slots.ranges(),
-                    "groups": {str(g): list(m.voters) for g, m in meta.groups.items()}})
+                    "groups": {str(g): list(m.voters) for g, m in meta.groups.items()},
+                    # slot moves in flight, [id, slot, from, to] (the bench's nemesis targets)
+                    "moving": [[mid, slot, meta.migrations[mid]["from"],
+                                meta.migrations[mid]["to"]]
+                               for slot, mid in sorted(meta.moving.items())]})
         mine = meta.member_groups(self.node_id)
         for group in [g for g in self.raft.cores if g != META_GROUP and g not in mine]:
             # Removed from the group (its log committed it, then the meta log): stop.
