@@ -621,15 +621,19 @@ class Runner:
 
     def _cluster_section(self, history: list) -> dict:
         from maelstrom.cluster_check import check_cluster, events_from_logs, failover_report
+        from maelstrom.gossip_report import gossip_report
 
         try:
             cluster = check_cluster(events_from_logs(self.store.node_logs), history)
             failover = failover_report(self.store.node_logs)
+            gossip = gossip_report(self.store.node_logs)
         except Exception as exc:  # a checker bug must not lose the run
             return {"cluster": {"valid?": "unknown", "error": f"{type(exc).__name__}: {exc}"}}
         out = {} if cluster is None else {"cluster": cluster}
         if failover is not None:
             out["failover"] = failover
+        if gossip is not None:
+            out["gossip"] = gossip
         return out
 
 

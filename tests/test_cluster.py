@@ -94,7 +94,9 @@ class Cluster:
 
         self.ids = [f"n{i}" for i in range(n)]
         cfg = ClusterConfig(**config)
-        self.servers = {i: Server(seed=k + 1, config=cfg) for k, i in enumerate(self.ids)}
+        self.errors: list[dict] = []  # internal errors (bugs): run() fails on any
+        self.servers = {i: Server(seed=k + 1, config=cfg, log=self._log)
+                        for k, i in enumerate(self.ids)}
         self.now = 0.0
         self.queue: list = []
         self.inbox: list[dict] = []
@@ -104,6 +106,10 @@ class Cluster:
             self.deliver({"src": "c0", "dest": i, "body": {"type": "init", "msg_id": 1,
                                                             "node_id": i, "node_ids": self.ids}})
         self.inbox.clear()  # the init_oks
+
+    def _log(self, event: dict) -> None:
+        if event.get("event") == "internal_error":
+            self.errors.append(event)
 
     def deliver(self, env: dict) -> None:
         for e in self.servers[env["dest"]].receive(self.now, env):
@@ -121,6 +127,7 @@ class Cluster:
                      if s.next_deadline() is not None]
             t_tick, who = min(ticks) if ticks else (float("inf"), None)
             t = min(t_msg, t_tick)
+            assert not self.errors, self.errors[0].get("traceback")
             if t > end:
                 self.now = end
                 return

@@ -119,7 +119,7 @@ class Health(Driver):
         led = []
         entries = 0
         for g, core in sorted(host.raft.cores.items()):
-            last = core.log.last_index()
+            last = core.log.last_index
             entries += last
             groups[str(g)] = [last, last - core.commit]
             if core.role == LEADER:

@@ -1,0 +1,92 @@
+"""The `gossip` section of a run's results: what the nodes' SWIM members declared, from their logs.
+
+Raft-mode nodes run a gossip member (node/cluster/health.py) that logs, one JSON object per line:
+- `{"event": "gossip_member", "node": M, "state": "alive"|"suspect"|"dead", "incarnation": I,
+  "was", "from", "t"}` whenever the logging node's view of member M changes;
+- `{"event": "gossip_refute", "incarnation", "was", "claim", "by", "t"}` when it outbids a claim
+  about itself;
+- `{"event": "replacement_proposed", "group", "action", "node", "dead", "t"}` when, as the meta
+  leader, it asks the meta log to replace a voter gossip holds dead.
+
+A declaration is a distinct (member, incarnation, state) that some node's view took: the same
+suspicion heard by eight nodes is one declaration. A death is *refuted* if the member was later
+seen alive at a higher incarnation (it was up after all, or came back). The section is a report,
+not a verdict: gossip decides nothing in raft mode, so no view of it can make a run invalid.
+No gossip events at all: no section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["gossip_report", "summarize"]
+
+
+def _events(log_dir: Path) -> list[dict]:
+    events = []
+    for path in sorted(Path(log_dir).glob("*.log")):
+        observer = path.stem
+        try:
+            f = open(path, "rb")
+        except OSError:
+            continue
+        with f:
+            for line in f:
+                if b'"gossip_' not in line and b'"replacement_proposed"' not in line:
+                    continue
+                try:
+                    event = orjson.loads(line)
+                except ValueError:
+                    continue
+                if type(event) is dict:
+                    event["observer"] = observer
+                    events.append(event)
+    return events
+
+
+def summarize(events: list[dict]) -> dict | None:
+    """The section from already-read events (each with an `observer`); None if no gossip."""
+    members = [e for e in events if e.get("event") == "gossip_member"]
+    if not members and not any(e.get("event") == "gossip_refute" for e in events):
+        return None
+    first: dict[tuple, float] = {}        # (member, incarnation, state) -> first time
+    alive_inc: dict[str, int] = {}        # member -> highest incarnation seen alive
+    for e in members:
+        node, inc, state, t = e.get("node"), e.get("incarnation"), e.get("state"), e.get("t")
+        if not isinstance(node, str) or not isinstance(inc, int):
+            continue
+        if state == "alive":
+            alive_inc[node] = max(alive_inc.get(node, -1), inc)
+        elif state in ("suspect", "dead"):
+            key = (node, inc, state)
+            if isinstance(t, (int, float)) and (key not in first or t < first[key]):
+                first[key] = t
+            else:
+                first.setdefault(key, t)
+    suspects = [k for k in first if k[2] == "suspect"]
+    deaths = sorted((k for k in first if k[2] == "dead"), key=lambda k: (first[k] or 0, k))
+    refuted = [k for k in deaths if alive_inc.get(k[0], -1) > k[1]]
+    declared: dict[str, Any] = {}
+    for node, inc, _ in deaths:
+        declared.setdefault(node, {"first-t": first[(node, inc, "dead")], "times": 0})
+        declared[node]["times"] += 1
+    replacements = [{k: e.get(k) for k in ("t", "group", "action", "node", "dead")}
+                    for e in events if e.get("event") == "replacement_proposed"]
+    return {
+        "members": len({e.get("node") for e in members} | {e["observer"] for e in members}),
+        "suspect-declarations": len(suspects),
+        "dead-declarations": len(deaths),
+        "dead-refuted": len(refuted),
+        "refutations": sum(1 for e in events if e.get("event") == "gossip_refute"),
+        "declared-dead": dict(sorted(declared.items())),
+        "replacements-proposed": len(replacements),
+        "replacement-examples": replacements[:5],
+    }
+
+
+def gossip_report(log_dir: Path) -> dict | None:
+    """The `gossip` section from the node logs in `log_dir` (module docstring)."""
+    return summarize(_events(Path(log_dir)))
