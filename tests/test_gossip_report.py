@@ -1,7 +1,6 @@
 """The `gossip` section of the results (maelstrom/gossip_report.py): declarations counted once
 however many nodes heard them, refuted deaths, and a real run in which a partition long enough
-for the suspicion timeout makes the cut-off nodes dead until the heal brings them back (and one
-cut off for longer than cluster.replace_dead_after gets a replacement proposed)."""
+for the suspicion timeout makes the cut-off nodes dead until the heal brings them back."""
 
 from __future__ import annotations
 
@@ -45,6 +44,3 @@ def test_a_long_partition_shows_as_deaths_refuted_after_the_heal(tmp_path) -> No
     assert r["valid?"] is True
     assert g["members"] == 5 and g["dead-declarations"] >= 1, g
     assert g["dead-refuted"] >= 1 and g["refutations"] >= 1, g
-    # Seed 5 cuts n1 and n4 off from the start for 4 s, then n1 again for over 10 s: the meta
-    # leader asks for its replacement, and the run stays linearizable through it.
-    assert g["replacements-proposed"] >= 1, g
