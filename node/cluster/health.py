@@ -84,7 +84,9 @@ class Health(Driver):
         self._now = now
         if now >= self._soft_at:
             self._soft_at = now + self.swim.timing.soft_state_interval
-            self.swim.set_local_state(self.soft_state(now))
+            state = self.soft_state(now)
+            self.swim.set_local_state(state)
+            self.host._emit({"event": "soft_state", **state})
         if self.swim.next_deadline() <= now:
             self.swim.tick(now)
         if now >= self.next_check:
