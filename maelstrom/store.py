@@ -8,6 +8,7 @@
         bench.log                                 the bench's own log (net logging, faults)
         node-logs/n0.log ...                      each node's stderr
         linear-KEY.svg, linear-KEY.html           an invalid run's counterexamples, per key
+        *.png, messages.svg, timeline*.html, cluster.html   the reports (maelstrom/reports)
     store/current -> <workload>/<timestamp>       the test running (or the last one started)
     store/<workload>/latest -> <timestamp>        the last finished test (as Jepsen's store)
     store/latest -> <workload>/<timestamp>

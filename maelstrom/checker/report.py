@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from maelstrom import edn
 
@@ -114,13 +115,16 @@ def render_svg(pic: Picture) -> str:
     return "\n".join(out)
 
 
-def render_html(pic: Picture) -> str:
-    """An HTML page: the SVG, the register values reachable before the culprit, the attempts."""
+def render_html(pic: Picture, links: list[tuple[str, str]] = ()) -> str:
+    """An HTML page: the SVG, the register values reachable before the culprit, the attempts;
+    `links`, (file name, text) pairs, under the picture (e.g. the key's timeline)."""
     states = ", ".join(escape(s) for s in pic.states) or "none"
     paths = "\n".join(f"<li><code>{escape(p)}</code></li>" for p in pic.paths)
+    nav = " · ".join(f'<a href="{escape(quote(h))}">{escape(t)}</a>' for h, t in links)
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-            f"<title>{escape(pic.title)}</title></head>\n<body>\n"
-            f"{render_svg(pic)}\n"
+            f"<title>{escape(pic.title)}</title><link rel=\"icon\" href=\"data:,\"></head>\n"
+            "<body>\n"
+            f"{render_svg(pic)}\n" + (f"<p>{nav}</p>\n" if nav else "") +
             "<p>Red: the op that cannot be linearized. Green: the last op known good. "
             "Dashed, to the right edge: ops that may take effect any time after their invoke "
             "(<code>:info</code> or never completed).</p>\n"

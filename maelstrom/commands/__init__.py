@@ -12,6 +12,7 @@ _MODULES = {
     "check": "check",
     "sweep": "sweep",
     "replay": "replay",
+    "serve": "serve",
 }
 
 COMMANDS: list[click.Command] = []

@@ -17,6 +17,7 @@ import click
 
 from maelstrom.errors import BenchError, JepsenExit
 from maelstrom.network import LATENCY_DISTS
+from maelstrom.reports.cli import render_run, report_flags, report_options
 
 NEMESES = ("partition", "pause")  # pause: simulator only
 
@@ -223,17 +224,20 @@ def run_test(opts, quiet: bool):
 
 @click.command("test", cls=_BenchCommand)
 @test_options
+@report_flags
 def test(**flags):
     """Run a Maelstrom test: start the nodes, run the workload, check the history."""
     from maelstrom.errors import EXIT_INTERRUPTED
     from maelstrom.runner import Interrupted
 
+    reports = report_options(flags)  # plots, messages.svg, timelines, cluster.html
     opts = make_options(**flags)
     try:
         result = run_test(opts, flags["quiet"])
     except Interrupted as stop:  # Ctrl-C: the store holds what ran; say so, exit 130
         click.echo(summary(stop.result.results, stop.result.store, opts.seed))
         sys.exit(EXIT_INTERRUPTED)
+    render_run(result.store, reports, result.history, result.results)
     click.echo(summary(result.results, result.store, opts.seed))
     sys.exit(result.exit_code)
 
