@@ -31,14 +31,20 @@ def test_adversarial_mix_is_linearizable_and_keeps_every_invariant(tmp_path, see
     assert r["nodes"]["valid?"] is True
 
 
-# Seeds on which the variant confirms a read without a real quorum (found with
+# A configuration in which the variant confirms reads without a real quorum (found with
 # `scripts/sweep_adversarial.py --sim-node tests/nodes/stale_acks.py:StaleAckServer`).
 CAUGHT = dict(node_count=3, concurrency=12, rate=200.0, time_limit=60.0, nemesis_interval=1.0,
               loss=0.05, duplicate=0.0, reorder=0.3)
 
 
 def test_invariant_oracle_catches_the_stale_ack_variant(tmp_path) -> None:
-    r = _run(adversarial_options(3, sim_node=STALE_ACKS, **CAUGHT), tmp_path)
+    # About 2 seeds in 5 of this configuration expose the variant (5 of seeds 1-12 at
+    # 88d5e60); the first that does ends the search. Any change of the node shifts which
+    # seeds do, so the test looks at up to 8 rather than pinning one.
+    for seed in range(1, 9):
+        r = _run(adversarial_options(seed, sim_node=STALE_ACKS, **CAUGHT), tmp_path / str(seed))
+        if r["invariants"]["valid?"] is False:
+            break
     inv = r["invariants"]
     assert inv["valid?"] is False
     assert r["valid?"] is False  # the oracle's verdict fails the run
