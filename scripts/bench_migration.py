@@ -325,15 +325,17 @@ def quantile(xs: list[float], q: float) -> float:
 def run(backend: str, keys: int, *, nodes: int = 9, latency: float = 0.005, seed: int = 0,
         log_dir: Path | None = None) -> dict:
     """measure() on a fresh cluster of the given backend, closed afterwards (`seed`: the
-    simulated nodes'; processes draw their own)."""
-    if backend == "sim":
-        net: SimNet | ProcessNet = SimNet(nodes, latency, seed)
-    else:
-        net = ProcessNet(nodes, log_dir or Path(tempfile.mkdtemp(prefix="bench_migration-")))
-    try:
-        return measure(net, keys)
-    finally:
-        net.close()
+    simulated nodes'; processes draw their own and log to `log_dir`, else to a temporary
+    directory removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="bench_migration-") as tmp:
+        if backend == "sim":
+            net: SimNet | ProcessNet = SimNet(nodes, latency, seed)
+        else:
+            net = ProcessNet(nodes, log_dir or Path(tmp))
+        try:
+            return measure(net, keys)
+        finally:
+            net.close()
 
 
 def row(backend: str, keys: int, runs: list[dict], wall: float) -> str:
