@@ -119,9 +119,11 @@ def test_out_writes_one_picture_per_key_with_unique_safe_names(tmp_path):
     write_edn(ops, tmp_path / "h.edn")
     res = run(tmp_path / "h.edn", "--out", tmp_path / "out")
     assert res.exit_code == 1, res.output
-    svgs = sorted((tmp_path / "out").glob("*.svg"))
-    htmls = sorted((tmp_path / "out").glob("*.html"))
+    svgs = sorted((tmp_path / "out").glob("linear-*.svg"))
+    htmls = sorted((tmp_path / "out").glob("linear-*.html"))
     assert len(svgs) == len(htmls) == len(keys)  # nothing overwritten
+    # (the reports sit beside them: a timeline per key, named as its picture)
+    assert (tmp_path / "out" / "timeline-%22a%20b%22.html").is_file()
     names = {p.name for p in svgs}
     # plain keys keep the documented linear-KEY.svg; anything else is percent-encoded
     assert {"linear-1.svg", "linear--3.svg", "linear-1.0.svg", "linear-true.svg", "linear-s.svg",

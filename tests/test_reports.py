@@ -282,3 +282,46 @@ def test_history_with_no_keys_gets_one_timeline(tmp_path):
     boxes = with_class(elements(tmp_path / "timeline.html"), "op")
     assert [b["class"] for b in boxes] == ["op ok", "op info"]
     assert read_history(tmp_path)  # the fixture itself is a readable history
+
+
+# -- the commands that write them ------------------------------------------------------------
+
+def maelstrom_cli(*args: str, cwd: Path | None = None):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "maelstrom", *args], capture_output=True,
+                          text=True, timeout=300, cwd=cwd)
+
+
+STALE_FLAGS = ["test", "--sim", "--bin", RUN_PY, "--sim-node", STALE, "-w", "lin-kv",
+               "--node-count", "3", "--concurrency", "2n", "--latency", "5", "--rate", "50",
+               "--time-limit", "3", "--nemesis", "partition", "--nemesis-interval", "1",
+               "--seed", "1", "--quiet"]
+
+
+def test_test_command_writes_reports_and_check_out_too(tmp_path):
+    r = maelstrom_cli(*STALE_FLAGS, "--store", str(tmp_path / "a"), "--diagram-messages", "40")
+    assert r.returncode == 1, r.stderr
+    run = (tmp_path / "a" / "latest").resolve()
+    names = {p.name for p in run.iterdir()}
+    assert set(PLOTS) | {"messages.svg", "cluster.html", "timeline-0.html",
+                         "linear-0.html"} <= names
+    root = ET.parse(run / "messages.svg").getroot()
+    assert sum(1 for g in root.iter(f"{SVG}g") if "msg" in g.get("class", "").split()) == 40
+    # check --out of that run: the same reports, from its history, journal and node logs
+    out = tmp_path / "out"
+    r = maelstrom_cli("check", str(run), "--out", str(out))
+    assert r.returncode == 1
+    assert set(PLOTS) | {"messages.svg", "cluster.html", "timeline-0.html",
+                         "linear-0.html"} <= {p.name for p in out.iterdir()}
+    assert "wrote 1 timeline page (" in r.stdout
+    assert 'href="timeline-0.html"' in (out / "linear-0.html").read_text()
+    # --no-reports: none of them; a bad window: a usage error before anything runs
+    r = maelstrom_cli(*STALE_FLAGS, "--store", str(tmp_path / "b"), "--no-reports")
+    assert r.returncode == 1
+    names = {p.name for p in (tmp_path / "b" / "latest").resolve().iterdir()}
+    assert not names & (set(PLOTS) | {"messages.svg", "cluster.html", "timeline-0.html"})
+    r = maelstrom_cli(*STALE_FLAGS, "--store", str(tmp_path / "c"), "--diagram-window", "5:1")
+    assert r.returncode == 254 and "TO is before FROM" in r.stderr
+    assert not (tmp_path / "c").exists()

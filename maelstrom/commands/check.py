@@ -124,14 +124,31 @@ def _write_out(out: Path, result: dict, model: str) -> list[Path]:
     return written
 
 
+def _write_reports(out: Path, path: Path, ops: list, result: dict, model: str) -> list[Path]:
+    """The reports (maelstrom/reports) next to the pictures: plots and timelines from the
+    history; messages.svg and cluster.html too when PATH is a store run with its journal and
+    node logs. Returns the files written (timelines summed up in one line by the caller)."""
+    from maelstrom.commands.replay import run_dir
+    from maelstrom.reports import ReportOptions
+    from maelstrom.reports.cli import render_run
+
+    source = run_dir(Path(path))
+    report = render_run(out, ReportOptions(), ops,
+                        {"workload": result} if model == "lin-kv" else {"workload": {}},
+                        journal_dir=source if source is not None and source.resolve()
+                        != out.resolve() else None)
+    return [out / name for name in (report.written if report else [])]
+
+
 @click.command(name="check")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--model", type=click.Choice(["cas-register", "lin-kv"]),
               help="Model to check against (default: lin-kv if values are [key value] pairs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Write results.edn and, for each failure, linear[-KEY].svg/.html here "
-                   "(KEY: the key's EDN text, percent-encoded unless plain).")
+              help="Write results.edn, for each failure linear[-KEY].svg/.html (KEY: the "
+                   "key's EDN text, percent-encoded unless plain), and the reports (plots, "
+                   "timelines; of a store run also messages.svg, cluster.html) here.")
 @click.option("--time-limit", type=float, help="Seconds; a longer search ends as unknown.")
 def check(path: Path, model: str | None, as_json: bool, out: Path | None,
           time_limit: float | None) -> None:
@@ -165,6 +182,7 @@ def check(path: Path, model: str | None, as_json: bool, out: Path | None,
         except OSError as exc:
             click.echo(f"error: cannot write to {out}: {exc}", err=True)
             sys.exit(EXIT_ERROR)
+        written += _write_reports(out, path, ops, result, model)
 
     if as_json:
         click.echo(note, err=True)
@@ -197,6 +215,11 @@ def check(path: Path, model: str | None, as_json: bool, out: Path | None,
         for line in lines:
             click.echo(line)
         click.echo(f"overall: {_verdict(valid)}")
+        timelines = [p for p in written if p.name.startswith("timeline-")]
         for p in written:
-            click.echo(f"wrote {p}")
+            if p not in timelines:
+                click.echo(f"wrote {p}")
+        if timelines:
+            click.echo(f"wrote {len(timelines)} timeline page{'s' if len(timelines) != 1 else ''} "
+                       f"({out}/timeline-KEY.html)")
     sys.exit(EXIT.get(valid, 2))

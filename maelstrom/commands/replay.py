@@ -206,6 +206,10 @@ def _rerun(run: Path, options: dict, store_root: str, log_stderr: bool, log_net_
     click.echo(f"replaying {run} (seed {opts.seed})")
     click.echo(f"  same as: {command_line(opts)}")
     result = run_test(opts, quiet)
+    from maelstrom.reports import ReportOptions
+    from maelstrom.reports.cli import render_run
+
+    render_run(result.store, ReportOptions(), result.history, result.results)
     click.echo(summary(result.results, result.store, opts.seed))
     problems = compare_runs(run, result.store)
     if problems:
