@@ -258,7 +258,8 @@ def test_reports_never_crash_on_bad_input(tmp_path):
     (junk / "node-logs").mkdir(parents=True)
     (junk / "history.jsonl").write_text("not json\n")
     (junk / "results.json").write_text("[1, 2")
-    (junk / "messages.jsonl").write_bytes(b'{"type":"send","time":"x"}\n\xff\xfe\n{"type":"recv"}\n')
+    (junk / "messages.jsonl").write_bytes(
+        b'{"type":"send","time":"x"}\n\xff\xfe\n{"type":"recv"}\n')
     (junk / "node-logs" / "n0.log").write_bytes(
         b'{"event":"role","role":"leader","t":"soon"}\n{"event":3,"t":1}\n'
         b'{"event":"slot_fence","mig":[1],"t":1}\n{"event":"meta_epoch","epoch":{},"t":2}\n'

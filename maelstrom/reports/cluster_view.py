@@ -202,7 +202,8 @@ def render(data: dict, periods: list[Period], markers: list[Marker], end: float,
         tip = (f"move {m['id']}: slot {m['slot']} group {m['from']}→{m['to']}, "
                f"{m['outcome'] or 'not finished'}; {steps}")
         mig_items[r].append(f'<g class="migration"><title>{escape(tip)}</title><rect '
-                            f'x="{x(m["start"]):.1f}" y="5" width="{max(x(e) - x(m["start"]), 2):.1f}"'
+                            f'x="{x(m["start"]):.1f}" y="5" '
+                            f'width="{max(x(e) - x(m["start"]), 2):.1f}"'
                             f' height="{LANE - 10}" fill="{colour}"/></g>')
     for r, its in enumerate(mig_items or [[]]):
         lanes.append((f"migrations ({len(data['migrations'])})" if r == 0 else "", its))
@@ -268,7 +269,8 @@ def render(data: dict, periods: list[Period], markers: list[Marker], end: float,
                              + (f"{ld['end']:.3f}" if ld["end"] is not None else "end")
                              + "</td></tr>")
     mig_rows = [f"<tr><td>{escape(str(m['id']))}</td><td>{escape(str(m['slot']))}</td><td>"
-                f"{escape(str(m['from']))}→{escape(str(m['to']))}</td><td>{m['start']:.3f}</td><td>"
+                f"{escape(str(m['from']))}→{escape(str(m['to']))}</td>"
+                f"<td>{m['start']:.3f}</td><td>"
                 + (f"{m['end']:.3f}" if m["end"] is not None else "") + f"</td><td>"
                 f"{escape(m['outcome'] or 'not finished')}</td></tr>"
                 for m in sorted(data["migrations"], key=lambda m: m["start"])]

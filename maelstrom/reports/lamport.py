@@ -50,7 +50,8 @@ def _natural(name: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
 
 
-def select(run_dir: Path, limit: int = 1000, window: tuple[float | None, float | None] = (None, None),
+def select(run_dir: Path, limit: int = 1000,
+           window: tuple[float | None, float | None] = (None, None),
            horizon: float = 10.0) -> tuple[list[Msg], float]:
     """The first `limit` messages sent within `window`; returns them and the workload start."""
     start = workload_start(run_dir)

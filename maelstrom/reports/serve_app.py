@@ -56,6 +56,7 @@ class RunInfo:
     nodes: Any
     seed: Any
     duration: float | None   # seconds from the run's start to its results
+    time_limit: Any          # seconds of workload asked for
     sim: bool
     nemesis: str
 
@@ -155,7 +156,7 @@ class StoreApp:
                 pass
         nemesis = opts.get("nemesis")
         return RunInfo(workload, run.name, run, _verdict(valid), opts.get("node_count"),
-                       opts.get("seed"), duration, bool(opts.get("sim")),
+                       opts.get("seed"), duration, opts.get("time_limit"), bool(opts.get("sim")),
                        ",".join(map(str, nemesis)) if isinstance(nemesis, list) else "")
 
     # -- pages ------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ class StoreApp:
                 f'<tr class="run" data-verdict="{r.verdict}"><td><a class="run-link" '
                 f'href="{r.url}">{escape(r.name)}</a></td><td class="{r.verdict}">{r.verdict}'
                 f'</td><td>{escape(r.workload)}</td><td>{escape(str(r.nodes))}</td>'
-                f'<td>{escape(str(r.seed))}</td><td>'
+                f'<td>{escape(str(r.seed))}</td><td>{escape(str(r.time_limit))} s</td><td>'
                 + (f"{r.duration:.1f} s" if r.duration is not None else "")
                 + f'</td><td>{"sim" if r.sim else "processes"}</td>'
                 f'<td>{escape(r.nemesis)}</td></tr>')
@@ -178,7 +179,7 @@ class StoreApp:
 <h2>Runs in {escape(str(self.root))}</h2>
 <p>{len(shown)} of {len(runs)} runs, newest first · {toggle}</p>
 <table><tr><th>run</th><th>verdict</th><th>workload</th><th>nodes</th><th>seed</th>
-<th>duration</th><th>backend</th><th>nemesis</th></tr>
+<th>time limit</th><th>duration</th><th>backend</th><th>nemesis</th></tr>
 {"".join(rows)}
 </table>""")
 
@@ -245,16 +246,19 @@ class StoreApp:
         replay = f"maelstrom replay {run.resolve()}"
         return _page(f"{workload} {run.name}", f"""
 <p><a href="/">all runs</a> · <a href="/?invalid=1">runs that are not valid</a></p>
-<h2>{escape(workload)} {escape(run.name)}: <span class="{info.verdict}" id="verdict">{info.verdict}</span></h2>
+<h2>{escape(workload)} {escape(run.name)}:
+<span class="{info.verdict}" id="verdict">{info.verdict}</span></h2>
 <p>nodes {escape(str(info.nodes))} · seed {escape(str(info.seed))} ·
-{"sim" if info.sim else "processes"} · nemesis {escape(info.nemesis) or "none"}
+{"sim" if info.sim else "processes"} · nemesis {escape(info.nemesis) or "none"} ·
+time limit {escape(str(info.time_limit))} s
 {f" · took {info.duration:.1f} s" if info.duration is not None else ""}</p>
 <p>{escape(" · ".join(figures))}</p>
 {"<h3>Not valid</h3><ul>" + "".join(parts) + "</ul>" if parts else ""}
 {"<h3>Invalid keys</h3><ul>" + "".join(keys) + "</ul>" if keys else ""}
 <h3>Replay</h3>
 <p><input class="cmd" readonly value="{escape(replay)}" onclick="this.select()"></p>
-{f'<p><input class="cmd" readonly value="{escape(cmd)}" onclick="this.select()"></p>' if cmd else ""}
+{f'<p><input class="cmd" readonly value="{escape(cmd)}" onclick="this.select()"></p>'
+   if cmd else ""}
 <h3>Plots</h3><p>{imgs or "none"}</p>
 <h3>Views</h3><p>{" · ".join(views) or "none"}</p>
 {f"<h3>Timelines</h3><p>{tl_links}</p>" if timelines else ""}
