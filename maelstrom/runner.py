@@ -88,6 +88,9 @@ class TestOptions:
     reorder: float = 0.0         # ... held back by an extra 0..reorder_delay
     reorder_delay: float = 100.0  # ms
     invariants: bool = True      # --sim: check the Raft invariants (maelstrom/invariants.py)
+    # The network journal: messages.jsonl.gz instead of messages.jsonl; at most this many MB.
+    journal_gzip: bool = False
+    journal_max_mb: float | None = None
 
     @property
     def nodes(self) -> list[str]:
@@ -128,14 +131,36 @@ class Interrupted(KeyboardInterrupt):
 
 
 class _Journal:
-    """A buffered binary sink for the network journal."""
+    """A buffered binary sink for the network journal: plain or gzip-compressed (level 1, no
+    time in the header, so a replay writes the same bytes); with `max_bytes`, the lines stop
+    once that many bytes of them are written, and one last line says how many were left out
+    (the net stats still count every message)."""
 
-    def __init__(self, path: Path) -> None:
-        self._f = open(path, "wb", buffering=1 << 20)
-        self.write = self._f.write
+    def __init__(self, path: Path, compress: bool = False, max_bytes: int | None = None) -> None:
+        import gzip
+        import io
+
+        self._raw = open(path, "wb", buffering=0 if compress else 1 << 20)
+        self._f = io.BufferedWriter(gzip.GzipFile(filename="", mode="wb", fileobj=self._raw,
+                                                  compresslevel=1, mtime=0), 1 << 20) \
+            if compress else self._raw
+        self._left = max_bytes
+        self.omitted = 0  # lines left out by the cap
+        self.write = self._f.write if max_bytes is None else self._capped
+
+    def _capped(self, data: bytes) -> None:
+        if len(data) <= self._left:
+            self._left -= len(data)
+            self._f.write(data)
+        else:
+            self._left = 0  # keep the order: nothing after the first line left out
+            self.omitted += data.count(b"\n") or 1
 
     def close(self) -> None:
+        if self.omitted:
+            self._f.write(b'{"type":"journal-capped","omitted-lines":%d}\n' % self.omitted)
         self._f.close()
+        self._raw.close()
 
 
 class Runner:
@@ -474,7 +499,10 @@ class Runner:
         self.store = store
         store.write_options(opts.to_dict())
         self._log_file = open(store.file("bench.log"), "w", encoding="utf-8", buffering=1 << 16)
-        self.journal = journal = _Journal(store.file("messages.jsonl"))
+        self.journal = journal = _Journal(
+            store.file("messages.jsonl.gz" if opts.journal_gzip else "messages.jsonl"),
+            opts.journal_gzip, None if opts.journal_max_mb is None
+            else int(opts.journal_max_mb * 1e6))
         self.net = Network(self.nodes, self.net_rng, opts.latency, opts.latency_dist,
                            journal=journal, log=self.log, log_send=opts.log_net_send,
                            log_recv=opts.log_net_recv, fault_rng=self.fault_rng,

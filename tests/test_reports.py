@@ -325,4 +325,37 @@ def test_test_command_writes_reports_and_check_out_too(tmp_path):
     assert not names & (set(PLOTS) | {"messages.svg", "cluster.html", "timeline-0.html"})
     r = maelstrom_cli(*STALE_FLAGS, "--store", str(tmp_path / "c"), "--diagram-window", "5:1")
     assert r.returncode == 254 and "TO is before FROM" in r.stderr
+    r = maelstrom_cli(*STALE_FLAGS, "--store", str(tmp_path / "c"), "--journal-max-mb", "0")
+    assert r.returncode == 254 and "--journal-max-mb must be a positive" in r.stderr
     assert not (tmp_path / "c").exists()
+
+
+# -- the journal: compressed, capped -------------------------------------------------------
+
+def test_journal_compressed_and_capped(tmp_path):
+    import gzip
+
+    from maelstrom.commands.replay import compare_runs
+
+    def run(**kw):
+        opts = TestOptions(workload="lin-kv", bin=RUN_PY, sim=True, node_count=3,
+                           concurrency=6, latency=5.0, rate=50.0, time_limit=3.0, seed=4,
+                           quiet=True, store=str(tmp_path / "store"), **kw)
+        return Runner(opts, WORKLOADS["lin-kv"]).run()
+
+    full = run()
+    small = run(journal_gzip=True, journal_max_mb=0.2)
+    again = run(journal_gzip=True, journal_max_mb=0.2)
+    assert not (small.store / "messages.jsonl").exists()
+    whole = (full.store / "messages.jsonl").read_bytes()
+    text = gzip.decompress((small.store / "messages.jsonl.gz").read_bytes())
+    kept, last = text[:text.rindex(b"\n", 0, len(text) - 1) + 1], text.splitlines()[-1]
+    assert len(kept) <= 200_000 < len(whole)
+    assert whole.startswith(kept)  # the first lines, unchanged
+    assert orjson.loads(last) == {"type": "journal-capped",
+                                  "omitted-lines": whole.count(b"\n") - kept.count(b"\n")}
+    # the same seed writes the same compressed bytes, so a replay can compare them
+    assert compare_runs(small.store, again.store) == []
+    assert small.results["net"] == full.results["net"]  # the stats still count every message
+    report = write_reports(small.store, options=ReportOptions(plots=False, messages=50))
+    assert "messages.svg" in report.written and report.errors == []

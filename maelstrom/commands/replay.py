@@ -76,6 +76,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "availability": (float, str, type(None)),
     "recovery_time": (float, type(None)),
     "sim_node": (str, type(None)),
+    "journal_max_mb": (float, type(None)),
 }
 
 
@@ -102,11 +103,14 @@ def command_line(opts: Any) -> str:
              ("--loss", opts.loss, d.loss), ("--duplicate", opts.duplicate, d.duplicate),
              ("--reorder", opts.reorder, d.reorder),
              ("--reorder-delay", opts.reorder_delay, d.reorder_delay),
-             ("--seed", opts.seed, None)]
+             ("--seed", opts.seed, None),
+             ("--journal-max-mb", getattr(opts, "journal_max_mb", None), None)]
     for flag, value, default in flags:
         if value is None or value == default:
             continue
         parts += [flag, _text(value)]
+    if getattr(opts, "journal_gzip", False):
+        parts.append("--journal-gzip")
     if opts.args:
         parts.append("--")
         parts += [str(a) for a in opts.args]
@@ -130,6 +134,8 @@ def compare_runs(original: Path, new: Path) -> list[str]:
     """Differences between two runs' COMPARED_FILES, as lines of text ([] if identical)."""
     problems = []
     for name in COMPARED_FILES:
+        if not (original / name).exists() and (original / f"{name}.gz").exists():
+            name += ".gz"  # a journal written with --journal-gzip (deterministic bytes)
         a, b = _digest(original / name), _digest(new / name)
         if a is None:
             problems.append(f"{name}: missing in {original}")
@@ -139,13 +145,16 @@ def compare_runs(original: Path, new: Path) -> list[str]:
 
 
 def _first_difference(a: Path, b: Path) -> str:
+    import gzip
+
+    opener = gzip.open if a.suffix == ".gz" else open
     try:
-        with open(a, "rb") as fa, open(b, "rb") as fb:
+        with opener(a, "rb") as fa, opener(b, "rb") as fb:
             for n, (la, lb) in enumerate(zip(fa, fb), 1):
                 if la != lb:
                     return (f" from line {n}:\n    original: {la[:200]!r}\n"
                             f"    replay:   {lb[:200]!r}")
-    except OSError:
+    except (OSError, EOFError):
         return ""
     return " (one is a prefix of the other)"
 

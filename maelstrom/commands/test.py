@@ -17,7 +17,8 @@ import click
 
 from maelstrom.errors import BenchError, JepsenExit
 from maelstrom.network import LATENCY_DISTS
-from maelstrom.reports.cli import render_run, report_flags, report_options
+from maelstrom.reports.cli import (journal_flags, journal_options, render_run, report_flags,
+                                   report_options)
 
 NEMESES = ("partition", "pause")  # pause: simulator only
 
@@ -225,13 +226,17 @@ def run_test(opts, quiet: bool):
 @click.command("test", cls=_BenchCommand)
 @test_options
 @report_flags
+@journal_flags
 def test(**flags):
     """Run a Maelstrom test: start the nodes, run the workload, check the history."""
+    import dataclasses
+
     from maelstrom.errors import EXIT_INTERRUPTED
     from maelstrom.runner import Interrupted
 
     reports = report_options(flags)  # plots, messages.svg, timelines, cluster.html
-    opts = make_options(**flags)
+    journal = journal_options(flags)  # messages.jsonl compressed or capped
+    opts = dataclasses.replace(make_options(**flags), **journal)
     try:
         result = run_test(opts, flags["quiet"])
     except Interrupted as stop:  # Ctrl-C: the store holds what ran; say so, exit 130

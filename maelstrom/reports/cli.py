@@ -1,5 +1,5 @@
-"""The reports' flags, shared by `test`, `check --out` and `replay`, and the call that renders
-a store run's reports after the run (printing only what went wrong, on stderr)."""
+"""The reports' flags (`maelstrom test`), the call that renders a store run's reports after the
+run (printing only what went wrong, on stderr), and the journal's size flags."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import click
 from maelstrom.errors import BenchError
 from maelstrom.reports import ReportOptions, ReportResult, write_reports
 
-__all__ = ["report_flags", "report_options", "render_run", "parse_window"]
+__all__ = ["report_flags", "report_options", "render_run", "parse_window", "journal_flags",
+           "journal_options"]
 
 _FLAGS = ("no_reports", "diagram_messages", "diagram_window")
 
@@ -71,3 +72,25 @@ def render_run(run_dir: str | Path, options: ReportOptions | None, history: Any 
     for problem in out.errors:
         click.echo(f"reports: could not write {problem}", err=True)
     return out
+
+
+def journal_flags(f: Callable) -> Callable:
+    """Click options for the journal's size: --journal-gzip, --journal-max-mb MB."""
+    for opt in reversed([
+        click.option("--journal-gzip", is_flag=True,
+                     help="Write the network journal compressed (messages.jsonl.gz)."),
+        click.option("--journal-max-mb", type=float, default=None, metavar="MB",
+                     help="Stop journaling messages after this many MB (a last line says how "
+                          "many were left out). Default: no cap."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def journal_options(flags: dict) -> dict:
+    """Take the journal flags out of `flags`: TestOptions fields (BenchError if bad)."""
+    gz = bool(flags.pop("journal_gzip", False))
+    cap = flags.pop("journal_max_mb", None)
+    if cap is not None and not cap > 0:
+        raise BenchError(f"--journal-max-mb must be a positive number of MB, got {cap:g}")
+    return {"journal_gzip": gz, "journal_max_mb": cap}
