@@ -1,4 +1,5 @@
-"""The nemeses: Jepsen's partition package as Maelstrom composes it, and node pauses.
+"""The nemeses: Jepsen's partition package as Maelstrom composes it, node pauses, node kills
+and restarts, and targets that follow the cluster (a group's leader, a migration's groups).
 
 Schedule: a flip-flop of start-partition / stop-partition, staggered: the first operation
 happens when the test starts, each later one a uniformly random 0..2x `interval` after the
@@ -16,6 +17,14 @@ it drops messages from), like jepsen.nemesis.combined:
 Ops are recorded as Jepsen does: an `:info` invocation with the shape (or nil), then an `:info`
 completion with `[:isolated grudge]` (or `:network-healed`). Sans-IO: the runner applies the
 grudge to the network and records the ops.
+
+Targets (`--nemesis-targets`, as the `:targets` of jepsen.nemesis.combined): besides Jepsen's
+shapes, a nemesis may aim at a node chosen from what the cluster is doing now, as a `view`
+(maelstrom/cluster_view.py, built from the nodes' logs) reports it: `meta-leader`, `leader`
+(of a random shard group), `leader-G` (of group G), `migration-source` / `migration-target`
+(the leader of the source / target group of a slot move in flight). A partition isolates that
+node alone; a pause or kill hits it. When none of a nemesis's targets can be resolved (no
+leader known, no move in flight) it does nothing and tries again `TARGET_RETRY` s later.
 """
 
 from __future__ import annotations
@@ -26,10 +35,68 @@ from typing import Any
 
 from maelstrom.edn import Keyword
 
-__all__ = ["PartitionNemesis", "PauseNemesis", "PARTITION_SHAPES", "PAUSE_TARGETS", "grudge_for",
-           "majority", "minority_third"]
+__all__ = ["PartitionNemesis", "PauseNemesis", "KillNemesis", "PARTITION_SHAPES",
+           "PAUSE_TARGETS", "KILL_TARGETS", "GROUP_TARGETS", "TARGET_RETRY", "grudge_for",
+           "majority", "minority_third", "is_group_target", "targets_for"]
 
 PARTITION_SHAPES = ("one", "minority-third", "majority", "majorities-ring")
+# Targets that follow the cluster (resolved through a view); `leader-G` names group G.
+GROUP_TARGETS = ("meta-leader", "leader", "migration-source", "migration-target")
+TARGET_RETRY = 0.1  # seconds until a nemesis whose targets all failed to resolve tries again
+
+
+def is_group_target(name: str) -> bool:
+    """Whether `name` is a target resolved from the cluster's state (`leader-3` included)."""
+    if name in GROUP_TARGETS:
+        return True
+    head, _, tail = name.partition("leader-")
+    return not head and tail.isdigit()
+
+
+def targets_for(kind: str, targets: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """The targets of `targets` that nemesis `kind` ("partition", "pause", "kill") can use, or
+    its defaults if `targets` is empty; ValueError if none applies."""
+    own = PARTITION_SHAPES if kind == "partition" else PAUSE_TARGETS
+    if not targets:
+        return own
+    usable = tuple(t for t in targets if t in own or is_group_target(t))
+    if not usable:
+        raise ValueError(f"none of the targets {', '.join(targets)} applies to the {kind} "
+                         f"nemesis (it takes {', '.join(own)} or a group target: "
+                         f"{', '.join(GROUP_TARGETS)}, leader-G)")
+    return usable
+
+
+def resolve_target(target: str, view, rng: random.Random) -> tuple[str, dict] | None:
+    """The node a group target names now, with what made it the one (group, term, and the
+    migration for the migration targets), or None if the view cannot tell."""
+    if view is None:
+        return None
+    if target == "meta-leader":
+        group, mig = 0, None
+    elif target == "leader":
+        groups = [g for g in view.shard_groups() if view.leader(g) is not None]
+        if not groups:
+            return None
+        group, mig = rng.choice(groups), None
+    elif target.startswith("leader-"):
+        group, mig = int(target[7:]), None
+    else:
+        moving = [m for m in view.moving()
+                  if view.leader(m[2] if target == "migration-source" else m[3]) is not None]
+        if not moving:
+            return None
+        mig = rng.choice(moving)
+        group = mig[2] if target == "migration-source" else mig[3]
+    found = view.leader(group)
+    if found is None:
+        return None
+    node, term = found
+    why = {"group": group, "term": term}
+    if mig is not None:
+        why["migration"] = mig[0]
+        why["slot"] = mig[1]
+    return node, why
 
 
 def majority(n: int) -> int:
@@ -81,38 +148,80 @@ class _FlipFlop:
     """A fault that alternates start and stop: each `step(now)` does the next action and
     schedules the one after it 0..2x `interval` later (`next_at`). Subclasses say whether the
     fault is `active` and implement `start()` and `stop()`, each returning
-    (f, invoke value, completion value, what it affects)."""
+    (f, invoke value, completion value, what it affects); `start()` returns None when none of
+    its targets resolves now (then `step` returns None and tries again TARGET_RETRY later).
 
-    def __init__(self, nodes: list[str], interval: float, rng: random.Random) -> None:
+    `targets` (default: the subclass's own) may include group targets, resolved through
+    `view`; `last_hit` then says which node the last start hit and why."""
+
+    default_targets: tuple[str, ...] = ()
+
+    def __init__(self, nodes: list[str], interval: float, rng: random.Random,
+                 targets: tuple[str, ...] | None = None, view: Any = None) -> None:
         self.nodes = list(nodes)
         self.interval = float(interval)
         self.rng = rng
         self.next_at = 0.0
+        self.targets = tuple(targets) if targets else self.default_targets
+        self.view = view
+        self._group_targets = any(is_group_target(t) for t in self.targets)
+        self.last_hit: dict | None = None
+        self.deferred = 0  # starts put off because no target resolved
 
     @property
     def active(self) -> bool:
         raise NotImplementedError
 
-    def start(self) -> tuple[str, Any, Any, Any]:
+    def start(self) -> tuple[str, Any, Any, Any] | None:
         raise NotImplementedError
 
     def stop(self) -> tuple[str, Any, Any, Any]:
         raise NotImplementedError
 
-    def step(self, now: float) -> tuple[str, Any, Any, Any]:
+    def step(self, now: float) -> tuple[str, Any, Any, Any] | None:
         base = max(self.next_at, 0.0)
         self.next_at = max(base, now) + self.rng.random() * 2.0 * self.interval
-        return self.stop() if self.active else self.start()
+        if self.active:
+            return self.stop()
+        done = self.start()
+        if done is None:
+            self.deferred += 1
+            self.next_at = now + TARGET_RETRY
+        return done
+
+    def _pick(self) -> tuple[str, str | None, dict | None] | None:
+        """(target, node, why) for the next start: node and why only for a group target;
+        None if no target resolves now. Without group targets this is one rng.choice."""
+        self.last_hit = None
+        if not self._group_targets:
+            return self.rng.choice(self.targets), None, None
+        options: list[tuple[str, str | None, dict | None]] = []
+        for target in self.targets:
+            if is_group_target(target):
+                hit = resolve_target(target, self.view, self.rng)
+                if hit is not None:
+                    options.append((target, hit[0], hit[1]))
+            else:
+                options.append((target, None, None))
+        if not options:
+            return None
+        target, node, why = self.rng.choice(options)
+        if node is not None:
+            self.last_hit = {"target": target, "node": node, **why}
+        return target, node, why
 
 
 class PartitionNemesis(_FlipFlop):
     """Decides when to partition or heal, and how. `step(now)` performs the next action and
-    returns (f, invoke value, completion value, grudge); grudge None means heal."""
+    returns (f, invoke value, completion value, grudge); grudge None means heal. A group
+    target isolates the node it resolves to from all others."""
+
+    default_targets = PARTITION_SHAPES
 
     def __init__(self, nodes: list[str], interval: float, rng: random.Random,
-                 shapes: tuple[str, ...] = PARTITION_SHAPES) -> None:
-        super().__init__(nodes, interval, rng)
-        self.shapes = shapes
+                 shapes: tuple[str, ...] = PARTITION_SHAPES, view: Any = None) -> None:
+        super().__init__(nodes, interval, rng, shapes, view)
+        self.shapes = self.targets
         self.partitioned = False
         self.shape: str | None = None
 
@@ -120,9 +229,15 @@ class PartitionNemesis(_FlipFlop):
     def active(self) -> bool:
         return self.partitioned
 
-    def start(self) -> tuple[str, Any, Any, dict[str, frozenset[str]]]:
-        shape = self.rng.choice(self.shapes)
-        grudge = grudge_for(shape, self.nodes, self.rng)
+    def start(self) -> tuple[str, Any, Any, dict[str, frozenset[str]]] | None:
+        picked = self._pick()
+        if picked is None:
+            return None
+        shape, node, _ = picked
+        if node is not None:
+            grudge = _complete_grudge([[node], [n for n in self.nodes if n != node]])
+        else:
+            grudge = grudge_for(shape, self.nodes, self.rng)
         self.partitioned = True
         self.shape = shape
         return "start-partition", Keyword(shape), [Keyword("isolated"), dict(grudge)], grudge
@@ -134,40 +249,77 @@ class PartitionNemesis(_FlipFlop):
 
 
 PAUSE_TARGETS = ("one", "minority")
+KILL_TARGETS = PAUSE_TARGETS
 
 
-class PauseNemesis(_FlipFlop):
-    """Pauses nodes and resumes them: a flip-flop on the same kind of schedule as the partition
-    nemesis. A paused node's timers and inbox are frozen (messages to it wait, undelivered,
-    until it resumes), like a process stopped by SIGSTOP or a long GC pause.
+class _NodeFault(_FlipFlop):
+    """A fault on whole nodes (pause, kill): `one` random node, a random `minority` (at most
+    (n-1)/2 nodes, at least one), or the node a group target resolves to. Ops: an `:info`
+    invocation of `start_f` with the target, completed with the list of nodes hit; an `:info`
+    invocation of `stop_f` with `:all`, completed with the list of nodes it ends the fault on.
+    `step(now)` returns (f, invoke value, completion value, nodes affected)."""
 
-    Targets (as jepsen.nemesis.combined's): `one` random node, or a random `minority`
-    (at most (n-1)/2 nodes, at least one). Ops: an `:info :pause` invocation with the target,
-    completed with the list of paused nodes; an `:info :resume` invocation with `:all`,
-    completed with the list of resumed nodes. `step(now)` returns (f, invoke value, completion
-    value, nodes affected). Sans-IO: the runner tells the host.
-    """
+    default_targets = PAUSE_TARGETS
+    start_f = stop_f = ""
 
     def __init__(self, nodes: list[str], interval: float, rng: random.Random,
-                 targets: tuple[str, ...] = PAUSE_TARGETS) -> None:
-        super().__init__(nodes, interval, rng)
-        self.targets = targets
-        self.paused: list[str] = []
+                 targets: tuple[str, ...] | None = None, view: Any = None) -> None:
+        super().__init__(nodes, interval, rng, targets, view)
+        self.hit: list[str] = []
 
     @property
     def active(self) -> bool:
-        return bool(self.paused)
+        return bool(self.hit)
 
-    def start(self) -> tuple[str, Any, Any, list[str]]:
-        target = self.rng.choice(self.targets)
-        if target == "one":
-            count = 1
+    def start(self) -> tuple[str, Any, Any, list[str]] | None:
+        picked = self._pick()
+        if picked is None:
+            return None
+        target, node, _ = picked
+        if node is not None:
+            chosen = [node]
         else:
-            count = max(1, (len(self.nodes) - 1) // 2)
-        chosen = self.rng.sample(self.nodes, count)
-        self.paused = sorted(chosen, key=self.nodes.index)
-        return "pause", Keyword(target), list(self.paused), list(self.paused)
+            count = 1 if target == "one" else max(1, (len(self.nodes) - 1) // 2)
+            chosen = self.rng.sample(self.nodes, count)
+        self.hit = sorted(chosen, key=self.nodes.index)
+        return self.start_f, Keyword(target), list(self.hit), list(self.hit)
 
     def stop(self) -> tuple[str, Any, Any, list[str]]:
-        resumed, self.paused = self.paused, []
-        return "resume", Keyword("all"), list(resumed), resumed
+        ended, self.hit = self.hit, []
+        return self.stop_f, Keyword("all"), list(ended), ended
+
+
+class PauseNemesis(_NodeFault):
+    """Pauses nodes and resumes them: a flip-flop on the same kind of schedule as the partition
+    nemesis. A paused node's timers and inbox are frozen (messages to it wait, undelivered,
+    until it resumes), like a process stopped by SIGSTOP or a long GC pause (the process
+    backend sends its process group SIGSTOP and SIGCONT).
+
+    Ops (as jepsen.nemesis.combined's): `:info :pause :one` completed with `["n3"]`, then
+    `:info :resume :all` completed with `["n3"]`. Sans-IO: the runner tells the host.
+    """
+
+    start_f, stop_f = "pause", "resume"
+
+    @property
+    def paused(self) -> list[str]:
+        return self.hit
+
+
+class KillNemesis(_NodeFault):
+    """Kills nodes and starts them again (Jepsen's db nemesis, `:kill` / `:start`): a killed
+    node loses everything in memory (the process backend sends SIGKILL; the simulator drops
+    the node object with its timers and inbox), messages to it are dropped and its clients
+    time out; a start runs a fresh node with the same id and data (directory or simulated
+    disk), and the bench sends it `init` again before it gets any other message.
+
+    Ops: `:info :kill :one` completed with `["n3"]`, then `:info :start :all` completed with
+    `["n3"]`. Sans-IO: the runner tells the host and the network.
+    """
+
+    default_targets = KILL_TARGETS
+    start_f, stop_f = "kill", "start"
+
+    @property
+    def killed(self) -> list[str]:
+        return self.hit

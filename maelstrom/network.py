@@ -19,6 +19,9 @@ Rules (as Maelstrom's net.clj):
 - Partitions are a *grudge*: dest -> the set of sources whose messages it drops. They are
   applied when a message is delivered, not when it is sent (a message in flight when a
   partition starts is lost; one sent during a partition that is healed before it lands is not).
+- Down nodes (killed by the nemesis, or restarted and not yet initialised): a message to one
+  is dropped at delivery (counted in `dropped`, not journaled as received), except from the
+  senders it is still open to (`down(node, allow)`: the init client of a restarting node).
 - Delivery order is by delivery time, ties by send order.
 
 Extra faults (ours; off by default, server-to-server messages only, drawn from their own
@@ -107,6 +110,7 @@ class Network:
         self.nodes = frozenset(nodes)
         self.clients: set[str] = set()
         self.grudge: dict[str, frozenset[str]] = {}
+        self.downed: dict[str, frozenset[str]] = {}  # down node -> senders it still takes
         self.stats = NetStats()
         self._rng = rng
         self._mean = latency_ms / 1000.0
@@ -135,6 +139,13 @@ class Network:
 
     def heal(self) -> None:
         self.grudge = {}
+
+    def down(self, node: str, allow: frozenset[str] = frozenset()) -> None:
+        """Drop every message delivered to `node` from now on, except from `allow`."""
+        self.downed[node] = frozenset(allow)
+
+    def up(self, node: str) -> None:
+        self.downed.pop(node, None)
 
     # -- traffic -------------------------------------------------------------------------
     def latency(self) -> float:
@@ -238,6 +249,7 @@ class Network:
             # zero-latency and delayed messages interleave by delivery time, then send order
             batch.sort(key=_order)
         grudge = self.grudge
+        downed = self.downed
         stats = self.stats
         journal = self._journal
         log_recv = self._log if self._log_recv else None
@@ -248,6 +260,11 @@ class Network:
             if grudge:
                 drops = grudge.get(dest)
                 if drops is not None and src in drops:
+                    stats.dropped += 1
+                    continue
+            if downed:
+                takes = downed.get(dest)
+                if takes is not None and src not in takes:
                     stats.dropped += 1
                     continue
             received += 1

@@ -15,6 +15,14 @@ comes first: a child that inherited stdout and keeps it open does not hide the n
 `stop()` closes every stdin, reads what the nodes still write, then signals every node's whole
 process group, SIGTERM and then SIGKILL, whether or not the node itself has exited, so no child
 outlives the test; output read while stopping is kept for `unread()`, not dropped.
+
+Faults (the nemesis): `pause`/`resume` send the node's process group SIGSTOP/SIGCONT (what it
+is sent waits in its stdin pipe, then in our buffer). `kill` sends the group SIGKILL, reaps it
+and reads what it had written to stdout before dying (complete lines are passed on at the next
+poll, as messages already sent; a torn last line is dropped); its end is not reported as a
+fault. `restart` starts a fresh process with the same node id, environment and data directory
+(`$FERRITE_DATA_DIR`: `<data_dir>/<node>`, made at start and kept across restarts), its
+stderr appended to the same log after a line saying so.
 """
 
 from __future__ import annotations
@@ -74,7 +82,7 @@ def stderr_tail(log_path: Path, max_bytes: int = 2000) -> str:
 class _Node:
     __slots__ = ("id", "proc", "out_fd", "in_fd", "err_fd", "partial", "err_partial",
                  "outbuf", "writing", "alive", "log", "exit_code", "stdin_open", "pidfd",
-                 "run_exit", "ended", "err_open")
+                 "run_exit", "ended", "err_open", "down", "paused")
 
     def __init__(self, node_id: str) -> None:
         self.id = node_id
@@ -89,6 +97,8 @@ class _Node:
         self.pidfd: int | None = None   # readable once the process has exited
         self.run_exit: int | None = None  # exit status, if the process ended before stop()
         self.ended = False      # reported to the runner as ended (once)
+        self.down = False       # killed by the nemesis (and not restarted yet)
+        self.paused = False     # stopped by the nemesis (SIGSTOP)
 
 
 class ProcessHost:
@@ -100,9 +110,13 @@ class ProcessHost:
 
     def __init__(self, bin_path: str, args: list[str], node_ids: list[str], log_dir: Path,
                  log_stderr: bool = False, echo: Callable[[str], None] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, data_dir: Path | None = None) -> None:
         self.bin = bin_path
         self.env = env  # the nodes' environment (None: ours)
+        # Each node's $FERRITE_DATA_DIR is data_dir/<node> (None: not set)
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self._killed_lines: list[tuple[str, bytes]] = []  # written before a kill, not yet polled
+        self.restarts: dict[str, int] = {}
         self.args = list(args)
         self.node_ids = list(node_ids)
         self.log_dir = Path(log_dir)
@@ -125,32 +139,144 @@ class ProcessHost:
         for nid in self.node_ids:
             node = _Node(nid)
             node.log = open(self.log_dir / f"{nid}.log", "wb", buffering=0)
+            if self.data_dir is not None:
+                (self.data_dir / nid).mkdir(parents=True, exist_ok=True)
             try:
-                node.proc = subprocess.Popen(
-                    [self.bin, *self.args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE if self.log_stderr else node.log,
-                    bufsize=0, close_fds=True, start_new_session=True, env=self.env)
+                self._spawn(node)
             except OSError as exc:
                 node.log.close()
                 self.stop()
                 raise BenchError(f"cannot start --bin {self.bin}: {exc.strerror or exc}") from None
-            node.out_fd = node.proc.stdout.fileno()
-            node.in_fd = node.proc.stdin.fileno()
-            os.set_blocking(node.out_fd, False)
-            os.set_blocking(node.in_fd, False)
-            self._sel.register(node.out_fd, selectors.EVENT_READ, (node, "out"))
-            node.err_fd = None
-            if self.log_stderr:
-                node.err_fd = node.proc.stderr.fileno()
-                os.set_blocking(node.err_fd, False)
-                self._sel.register(node.err_fd, selectors.EVENT_READ, (node, "err"))
-                node.err_open = True
-            try:
-                node.pidfd = os.pidfd_open(node.proc.pid)
-                self._sel.register(node.pidfd, selectors.EVENT_READ, (node, "exit"))
-            except (AttributeError, OSError):
-                node.pidfd = None  # no pidfds here: poll() asks now and then instead
             self._nodes[nid] = node
+
+    def _spawn(self, node: _Node) -> None:
+        env = self.env
+        if self.data_dir is not None:
+            env = dict(os.environ if env is None else env,
+                       FERRITE_DATA_DIR=str(self.data_dir / node.id))
+        node.proc = subprocess.Popen(
+            [self.bin, *self.args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE if self.log_stderr else node.log,
+            bufsize=0, close_fds=True, start_new_session=True, env=env)
+        node.out_fd = node.proc.stdout.fileno()
+        node.in_fd = node.proc.stdin.fileno()
+        os.set_blocking(node.out_fd, False)
+        os.set_blocking(node.in_fd, False)
+        self._sel.register(node.out_fd, selectors.EVENT_READ, (node, "out"))
+        node.err_fd = None
+        if self.log_stderr:
+            node.err_fd = node.proc.stderr.fileno()
+            os.set_blocking(node.err_fd, False)
+            self._sel.register(node.err_fd, selectors.EVENT_READ, (node, "err"))
+            node.err_open = True
+        try:
+            node.pidfd = os.pidfd_open(node.proc.pid)
+            self._sel.register(node.pidfd, selectors.EVENT_READ, (node, "exit"))
+        except (AttributeError, OSError):
+            node.pidfd = None  # no pidfds here: poll() asks now and then instead
+
+    # -- faults --------------------------------------------------------------------------
+    def pause(self, node_id: str) -> None:
+        """SIGSTOP the node's process group; returns once the node's process has stopped."""
+        node = self._nodes.get(node_id)
+        if node is not None and not node.down and self._signal(node, signal.SIGSTOP):
+            node.paused = True
+            try:  # until it has stopped (or exited), without reaping it: a pause is applied
+                os.waitid(os.P_PID, node.proc.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+            except (ChildProcessError, OSError):
+                pass
+
+    def resume(self, node_id: str) -> None:
+        """SIGCONT the node's process group."""
+        node = self._nodes.get(node_id)
+        if node is not None and node.paused:
+            node.paused = False
+            self._signal(node, signal.SIGCONT)
+
+    def _signal(self, node: _Node, sig: int) -> bool:
+        try:
+            os.killpg(node.proc.pid, sig)
+            return True
+        except (ProcessLookupError, PermissionError):
+            return False
+
+    def kill(self, node_id: str) -> bool:
+        """SIGKILL the node's process group and reap it; the lines it had written are passed
+        on at the next poll. Its end is not reported. False if it was already down."""
+        node = self._nodes.get(node_id)
+        if node is None or node.down:
+            return False
+        pid = node.proc.pid
+        self._signal(node, signal.SIGKILL)
+        try:
+            node.proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            pass  # unkillable (a zombie's parent?): treated as gone all the same
+        node.down = True
+        node.paused = False
+        node.ended = True  # never reported as a fault: we did it
+        node.run_exit = None
+        self._close_stdin(node)
+        node.outbuf.clear()
+        if node.pidfd is not None:
+            self._sel.unregister(node.pidfd)
+            os.close(node.pidfd)
+            node.pidfd = None
+        if node.alive:
+            self._sel.unregister(node.out_fd)
+            node.alive = False
+            self._drain_dead(node)
+        if node.err_open:
+            self._sel.unregister(node.err_fd)
+            node.err_open = False
+            try:
+                while chunk := os.read(node.err_fd, _READ_CHUNK):
+                    self._stderr(node, chunk)
+            except OSError:
+                pass
+        node.log.write(f"=== maelstrom: {node_id} killed (SIGKILL, pid {pid}) ===\n".encode())
+        return True
+
+    def _drain_dead(self, node: _Node) -> None:
+        """Read what a killed node left in its stdout pipe: complete lines only."""
+        data = node.partial
+        node.partial = b""
+        try:
+            while True:
+                chunk = os.read(node.out_fd, _READ_CHUNK)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            pass  # BlockingIOError: a process outside the group holds the pipe; stop here
+        lines = data.split(b"\n")
+        lines.pop()  # a torn last line (or b""): never completely sent
+        self._killed_lines.extend((node.id, line) for line in lines)
+
+    def restart(self, node_id: str) -> bool:
+        """Start a killed node again: a fresh process, same id, environment and data
+        directory, its stderr appended to the same log. False if it was not down. Raises
+        BenchError if the binary cannot be started."""
+        old = self._nodes.get(node_id)
+        if old is None or not old.down:
+            return False
+        for stream in (old.proc.stdout, old.proc.stderr):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        node = _Node(node_id)
+        node.log = old.log
+        try:
+            self._spawn(node)
+        except OSError as exc:
+            raise BenchError(f"cannot restart --bin {self.bin}: {exc.strerror or exc}") from None
+        self.restarts[node_id] = self.restarts.get(node_id, 0) + 1
+        node.log.write(f"=== maelstrom: {node_id} restarted (pid {node.proc.pid}) ===\n"
+                       .encode())
+        self._nodes[node_id] = node
+        return True
 
     def pid(self, node_id: str) -> int | None:
         node = self._nodes.get(node_id)
@@ -187,6 +313,8 @@ class ProcessHost:
         always. Returns node id -> exit code; the output read meanwhile is in `unread()`."""
         nodes = list(self._nodes.values())
         self._stopping = True
+        for node in nodes:  # a stopped process would not read its closed stdin or exit
+            self.resume(node.id)
         # A process whose stdout has closed is usually exiting: its status may lag the pipe's
         # end by a moment. Wait for it (briefly) before closing stdin, so that a node that died
         # on its own is an exit with its status, not a process we stopped.
@@ -311,6 +439,9 @@ class ProcessHost:
         ended (process exited or stdout closed), each node once."""
         lines: list[tuple[str, bytes]] = []
         exits: list[str] = []
+        if self._killed_lines:
+            lines, self._killed_lines = self._killed_lines, []
+            timeout = 0.0
         try:
             events = self._sel.select(max(0.0, timeout))
         except InterruptedError:

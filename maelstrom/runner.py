@@ -38,7 +38,8 @@ from maelstrom.clock import RealClock, VirtualClock
 from maelstrom.edn import excerpt
 from maelstrom.errors import BenchError
 from maelstrom.history import Op
-from maelstrom.nemesis import PartitionNemesis, PauseNemesis
+from maelstrom.nemesis import (KillNemesis, PartitionNemesis, PauseNemesis, is_group_target,
+                               targets_for)
 from maelstrom.network import Network
 from maelstrom.process import ProcessHost, stderr_tail
 from maelstrom.results import (availability, client_completions, compose, perf, stats,
@@ -71,6 +72,10 @@ class TestOptions:
     latency_dist: str = "constant"
     nemesis: list[str] = field(default_factory=list)
     nemesis_interval: float = 10.0
+    # Targets of the nemeses (Jepsen's shapes and group targets, maelstrom/nemesis.py);
+    # empty: each nemesis's defaults.
+    nemesis_targets: list[str] = field(default_factory=list)
+    lose_unsynced: bool = False  # --sim: a killed node's disk loses what was not synced
     availability: float | str | None = None
     log_stderr: bool = False
     log_net_send: bool = False
@@ -193,6 +198,12 @@ class Runner:
         self._unread: dict[str, int] = {}  # node -> messages read only after the run stopped
         self._reading_after_stop = False
         self._all_exited_in_init = False
+        self._reinit: dict[str, float] = {}  # restarted node -> deadline of its init_ok
+        self.nemesis_counts: dict[str, int] = {}  # nemesis f -> completed ops
+        self.kills = self.restarts = 0  # nodes killed / started again by the kill nemesis
+        self.nemesis_hits: list[dict] = []  # what group targets resolved to (first 100)
+        self.view = None  # a ClusterView when a nemesis aims at group targets
+        self._tail = None
         self.t0 = 0.0
         self.phase = "setup"
         self._log_file = None
@@ -288,6 +299,10 @@ class Runner:
             # The answer to init_node's init, whoever printed it (a relay may pass it on).
             if body.get("type") == "init_ok" and body.get("in_reply_to") == 1:
                 self.pending_init.discard(init_node)
+                if self._reinit.pop(init_node, None) is not None:
+                    self.net.up(init_node)  # restarted and initialised: traffic flows again
+                    self.log(f"node {init_node} initialised again after its restart",
+                             console=False)
             elif body.get("in_reply_to") == 1 and init_node in self.pending_init:
                 self.pending_init.discard(init_node)
                 self._fault(init_node, "init-failed",
@@ -374,6 +389,8 @@ class Runner:
                     now = self._nemesis_step(now, nem)
             if self.stagger and self.next_op_at <= now:
                 self._issue(now)
+        if self._reinit:
+            self._check_reinit(now)
         if self.progress is not None and self.progress.next_at <= now:
             self.progress.update(now - self.t0, self)
         return now
@@ -406,30 +423,91 @@ class Runner:
     def _nemesis_step(self, now: float, nem: Any, heal: bool = False) -> float:
         """One nemesis operation: its invocation at `now`, its completion once the effect is
         applied. Returns the completion's time: whatever the caller records next must not be
-        stamped earlier (history times never go back against :index)."""
+        stamped earlier (history times never go back against :index). A nemesis whose
+        targets resolve to nothing now does nothing (and tries again shortly)."""
         was_active = nem.active
-        f, inv, done, effect = nem.stop() if heal else nem.step(now)
+        if heal:
+            step = nem.stop()
+        else:
+            if self._tail is not None and not nem.active:
+                self._tail.read()  # the cluster as the node logs say it is now
+            step = nem.step(now)
+            if step is None:
+                return now
+        f, inv, done, effect = step
         self._op(now, "info", "nemesis", f, inv)
+        hit = nem.last_hit if not heal and not was_active else None
+        aim = ""
+        if hit is not None:
+            hit = {"time": int((now - self.t0) * 1e9), "f": f, **hit}
+            if len(self.nemesis_hits) < 100:
+                self.nemesis_hits.append(hit)
+            aim = (f" -> {hit['node']} (leader of group {hit['group']} in term {hit['term']}"
+                   + (f", migration {hit['migration']} of slot {hit['slot']}"
+                      if "migration" in hit else "") + ")")
         if isinstance(nem, PauseNemesis):
             for node in effect:
                 if f == "pause":
                     self.host.pause(node)
                 else:
                     self.host.resume(node)
-            self.log(f"nemesis: {f} {' '.join(effect)}")
+            self.log(f"nemesis: {f} {' '.join(effect)}{aim}")
+        elif isinstance(nem, KillNemesis):
+            for node in effect:
+                if f == "kill":
+                    self._kill(now, node)
+                else:
+                    self._restart(now, node)
+            self.log(f"nemesis: {f} {' '.join(effect)}{aim}")
         else:
             if effect is None:
                 self.net.heal()
             else:
                 self.net.partition(effect)
             if effect is not None or was_active:
-                self.log(f"nemesis: {f} {'healed' if effect is None else nem.shape}")
+                self.log(f"nemesis: {f} {'healed' if effect is None else nem.shape}{aim}")
             else:  # the final heal of a network already healed: recorded, said once
                 self.log(f"nemesis: {f} (final; the network was already healed)",
                          console=False)
         done_at = self.clock.now()
         self._op(done_at, "info", "nemesis", f, done)
+        self.nemesis_counts[f] = self.nemesis_counts.get(f, 0) + 1
         return done_at
+
+    def _kill(self, now: float, node: str) -> None:
+        """Kill a node: the host ends it, the network drops what is sent to it."""
+        self.kills += 1
+        self.net.down(node)
+        self._reinit.pop(node, None)
+        self.pending_init.discard(node)
+        self.host.kill(node)
+        if self.view is not None:
+            self.view.forget(node)
+
+    def _restart(self, now: float, node: str) -> None:
+        """Start a killed node again and send it `init` as at the start (from its own init
+        client, msg_id 1); it gets nothing else until it answers init_ok."""
+        cid = next(c for c, n in self.init_clients.items() if n == node)
+        self.restarts += 1
+        self.host.restart(node)
+        self.net.down(node, frozenset({cid}))
+        self.pending_init.add(node)
+        self._reinit[node] = now + self.opts.init_timeout
+        msg = {"src": cid, "dest": node,
+               "body": {"type": "init", "msg_id": 1, "node_id": node, "node_ids": self.nodes}}
+        self.net.send(now, cid, node, _dumps(msg), msg)
+
+    def _check_reinit(self, now: float) -> None:
+        """A restarted node that has not answered init in time is reported (once) and gets
+        traffic again, like a node that never answered its first init."""
+        for node, deadline in list(self._reinit.items()):
+            if now >= deadline:
+                del self._reinit[node]
+                self.pending_init.discard(node)
+                self.net.up(node)
+                self._fault(node, "init-timeout",
+                            reason=f"no init_ok within {self.opts.init_timeout:g} s of its "
+                                   f"restart")
 
     # -- phases --------------------------------------------------------------------------
     def _init_nodes(self) -> None:
@@ -476,8 +554,8 @@ class Runner:
         now = self.clock.now()
         for nem in self.nemeses:
             # The network is always healed (a recorded stop-partition, as Maelstrom's final
-            # generator); paused nodes are resumed if there are any.
-            if nem is self.nemesis or nem.paused:
+            # generator); paused nodes are resumed and killed ones started, if there are any.
+            if nem is self.nemesis or nem.active:
                 now = self._nemesis_step(now, nem, heal=True)
         recovery = self.opts.effective_recovery_time()
         if recovery > 0:
@@ -515,20 +593,36 @@ class Runner:
                                opts.request_timeout, first_client=len(self.nodes))
         self.stagger = 2.0 / opts.rate if opts.rate > 0 else 0.0
         self.next_op_at = 0.0
-        self.nemesis = (PartitionNemesis(self.nodes, opts.nemesis_interval, self.nemesis_rng)
+        targets = list(opts.nemesis_targets)
+        if any(is_group_target(t) for t in targets):
+            from maelstrom.cluster_view import ClusterView
+
+            self.view = ClusterView()
+        self.nemesis = (PartitionNemesis(self.nodes, opts.nemesis_interval, self.nemesis_rng,
+                                         targets_for("partition", targets), view=self.view)
                         if "partition" in opts.nemesis else None)
         self.nemeses: list[Any] = [] if self.nemesis is None else [self.nemesis]
-        if "pause" in opts.nemesis:
-            # Shares the nemesis generator: with partitions off, pauses draw exactly as they
-            # would alone; with both on, the two interleave in (deterministic) event order.
-            self.nemeses.append(PauseNemesis(self.nodes, opts.nemesis_interval,
-                                             self.nemesis_rng))
+        # Each shares the nemesis generator: with the others off, one draws exactly as it
+        # would alone; with several on, they interleave in (deterministic) event order.
+        for name, cls in (("pause", PauseNemesis), ("kill", KillNemesis)):
+            if name in opts.nemesis:
+                self.nemeses.append(cls(self.nodes, opts.nemesis_interval, self.nemesis_rng,
+                                        targets_for(name, targets), view=self.view))
         self.host = self.host_factory(opts, store.node_logs, self.log)
+        if self.view is not None:
+            from maelstrom.cluster_view import LogTail
+
+            self._tail = LogTail(store.node_logs, self.nodes, self.view,
+                                 flush=getattr(self.host, "flush_logs", None))
         self._deliver = getattr(self.host, "deliver", None) or self._send_line
         self._flush_host = self.host.flush if getattr(self.host, "needs_flush", True) else None
         self._give_envelopes = not opts.duplicate
-        if len(self.nemeses) > (self.nemesis is not None) and not hasattr(self.host, "pause"):
-            raise BenchError("the pause nemesis needs a host that can pause nodes (--sim)")
+        for nem in self.nemeses:
+            need = "pause" if isinstance(nem, PauseNemesis) else \
+                "kill" if isinstance(nem, KillNemesis) else None
+            if need is not None and not hasattr(self.host, need):
+                raise BenchError(f"the {nem.start_f} nemesis needs a host that can {need} "
+                                 f"nodes")
         codes: dict[str, int | None] = {}
         interrupted: str | None = None  # the phase Ctrl-C stopped
         try:
@@ -641,11 +735,28 @@ class Runner:
                       "unread-at-stop": dict(sorted(self._unread.items())),
                       **({"all-exited-during-init": True} if self._all_exited_in_init
                          else {})},
+            **self._nemesis_section(),
             # What the host itself checked (the simulator: `invariants`).
             **(self.host.result_sections() if hasattr(self.host, "result_sections") else {}),
             # What cluster-mode nodes reported in their logs (maelstrom/cluster_check.py).
             **self._cluster_section(history),
         })
+
+    def _nemesis_section(self) -> dict:
+        """`nemesis`: how many of each nemesis op completed, with the kill nemesis how many
+        nodes it killed and started again (`kills`, `restarts`), and what group targets
+        resolved to. Nothing without a nemesis."""
+        if not self.nemeses:
+            return {}
+        counts = dict(sorted(self.nemesis_counts.items()))
+        section: dict[str, Any] = {"valid?": True, "counts": counts}
+        if any(isinstance(n, KillNemesis) for n in self.nemeses):
+            section["kills"] = self.kills
+            section["restarts"] = self.restarts
+        if self.view is not None:
+            section["targets-hit"] = self.nemesis_hits
+            section["deferred"] = sum(n.deferred for n in self.nemeses)
+        return {"nemesis": section}
 
     def _cluster_section(self, history: list) -> dict:
         from maelstrom.cluster_check import check_cluster, events_from_logs, failover_report
@@ -672,5 +783,6 @@ class Runner:
 
 
 def _process_host(opts: TestOptions, log_dir: Path, log: Callable[[str], None]) -> ProcessHost:
+    # Each node's $FERRITE_DATA_DIR: <run>/data/<node>, kept across its restarts.
     return ProcessHost(opts.bin, opts.args, opts.nodes, log_dir, log_stderr=opts.log_stderr,
-                       echo=log)
+                       echo=log, data_dir=Path(log_dir).parent / "data")

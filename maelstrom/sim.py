@@ -1,10 +1,10 @@
 """The deterministic simulator: the node's sans-IO cores in one process, in virtual time.
 
 `SimHost` is a node host for the runner (the same interface as `ProcessHost`: start, send,
-flush, poll, stop, plus pause/resume) over in-process node objects with the interface
+flush, poll, stop, pause/resume, kill/restart) over in-process node objects with the interface
 `node/run.py` drives:
 
-    node = NodeClass(seed=..., log=callable(dict))
+    node = NodeClass(seed=..., log=callable(dict)[, disk=MemDisk])
     node.receive(now_s, envelope_dict) -> [envelope_dict, ...]
     node.tick(now_s) -> [envelope_dict, ...]
     node.next_deadline() -> float | None
@@ -27,6 +27,14 @@ validates node output the same way, and no dict is shared between nodes. To pars
 once, the runner may hand `deliver()` the envelope it parsed from a node's line (a fresh object
 nobody else holds) along with the text; without one, the host parses the text itself.
 
+Kill and restart (the kill nemesis): a killed node's object is dropped with its timers, inbox
+and whatever it held in memory; only its disk survives. If the class takes a `disk` argument,
+each node gets one `MemDisk` (node/storage/memdisk.py) for the whole run: a kill calls
+`disk.crash(lose_unsynced)` (with `--lose-unsynced`, records not yet synced are lost, but for a
+random prefix), and a restart builds a new object, with a new seed, on the same disk. A node
+class whose `hold_sync` is true gets `sync()` after every call, before its output leaves, as
+node/run.py does.
+
 Which class: `--sim-node module:Class` (or `path/to/file.py:Class`); by default the `--bin` file
 itself is imported as a module (not run) and its `Server` attribute is used, so
 `--bin node/run.py` simulates `node.server.Server`, the object run.py drives.
@@ -39,6 +47,7 @@ import gc
 import importlib
 import importlib.machinery
 import importlib.util
+import inspect
 import os
 import random
 import sys
@@ -158,7 +167,7 @@ def _import_file(path_text: str) -> Any:
 
 class _SimNode:
     __slots__ = ("id", "index", "obj", "log", "paused", "inbox", "crashed", "last_tick", "seed",
-                 "deadline", "stale")
+                 "deadline", "stale", "down", "disk", "incarnation", "sync")
 
     def __init__(self, node_id: str, index: int, seed: int) -> None:
         self.id = node_id
@@ -175,6 +184,10 @@ class _SimNode:
         # called.
         self.deadline: float | None = None
         self.stale = False
+        self.down = False      # killed, not restarted yet
+        self.disk: Any = None  # a MemDisk if the node class takes one (outlives the object)
+        self.incarnation = 0   # restarts so far
+        self.sync: Any = None  # obj.sync, if the object wants it called after each step
 
 
 class SimHost:
@@ -182,7 +195,8 @@ class SimHost:
 
     def __init__(self, node_cls: type, node_ids: list[str], clock: Any, log_dir: Path,
                  seed: int, log_stderr: bool = False,
-                 echo: Callable[[str], None] | None = None, invariants: bool = False) -> None:
+                 echo: Callable[[str], None] | None = None, invariants: bool = False,
+                 lose_unsynced: bool = False) -> None:
         if not getattr(clock, "virtual", False):
             raise ValueError("the simulator needs a VirtualClock")
         self.node_cls = node_cls
@@ -204,6 +218,10 @@ class SimHost:
         self._gc_threshold: tuple[int, ...] | None = None
         # The Raft invariant oracle, attached to the cores of nodes that expose raft_cores().
         self.invariants = RaftInvariants() if invariants else None
+        self.seed = seed
+        self.lose_unsynced = lose_unsynced
+        self._disk_rng = random.Random(f"ferrite-sim-disks/{seed}")  # what a crash keeps
+        self._extra: dict = {}  # constructor arguments from the node's configure()
 
     @classmethod
     def for_options(cls, opts: Any, clock: Any, log_dir: Path,
@@ -212,7 +230,8 @@ class SimHost:
         node_cls = load_node_class(opts.bin, opts.sim_node)
         return cls(node_cls, opts.nodes, clock, log_dir, opts.seed,
                    log_stderr=opts.log_stderr, echo=log,
-                   invariants=getattr(opts, "invariants", False))
+                   invariants=getattr(opts, "invariants", False),
+                   lose_unsynced=getattr(opts, "lose_unsynced", False))
 
     def result_sections(self) -> dict:
         """Sections for the run's results: `invariants` when the oracle watched any core."""
@@ -252,15 +271,34 @@ class SimHost:
                 extra = dict(configure(os.environ))
             except Exception as exc:
                 raise BenchError(f"the node's configuration: {exc}") from None
+        self._extra = extra
+        disk_cls = _disk_class(self.node_cls)
         for node in self.nodes:
             node.log = open(self.log_dir / f"{node.id}.log", "wb", buffering=1 << 16)
-            try:
-                node.obj = self.node_cls(seed=node.seed, log=self._logger(node), **extra)
-            except _NODE_ERRORS:
-                self._crash(node, "constructor")
-                continue
-            node.stale = True
-            self._stale.append(node)
+            if disk_cls is not None:
+                node.disk = disk_cls()
+            self._construct(node)
+
+    def _construct(self, node: _SimNode) -> None:
+        """Build the node's object (at start and at each restart)."""
+        kwargs = dict(self._extra)
+        if node.disk is not None:
+            kwargs["disk"] = node.disk
+        try:
+            node.obj = self.node_cls(seed=node.seed, log=self._logger(node), **kwargs)
+        except _NODE_ERRORS:
+            self._crash(node, "constructor")
+            return
+        node.sync = node.obj.sync if getattr(node.obj, "hold_sync", False) is True \
+            and callable(getattr(node.obj, "sync", None)) else None
+        node.stale = True
+        self._stale.append(node)
+
+    def flush_logs(self) -> None:
+        """Write the node logs' buffers out (a reader of the files sees every event so far)."""
+        for node in self.nodes:
+            if node.log is not None:
+                node.log.flush()
 
     def stop(self) -> dict[str, int | None]:
         if self._gc_threshold is not None:
@@ -307,7 +345,7 @@ class SimHost:
     def send(self, node_id: str, data: bytes) -> None:
         """Deliver complete lines to a node now (or hold them if it is paused)."""
         node = self._by_id.get(node_id)
-        if node is None or node.crashed:
+        if node is None or node.crashed or node.down:
             return
         for line in data.split(b"\n"):
             if node.crashed:
@@ -319,7 +357,7 @@ class SimHost:
         """Deliver one message line to a node now (or hold it if it is paused). `message`, if
         given, is `line` already parsed, an object the caller gives away: the node gets it."""
         node = self._by_id.get(node_id)
-        if node is None or node.crashed:
+        if node is None or node.crashed or node.down:
             return
         if message is None or node.paused:
             self._take_line(node, line, message)
@@ -341,6 +379,8 @@ class SimHost:
         self.steps += 1
         try:
             out = node.obj.receive(self.clock.now(), message)
+            if node.sync is not None:
+                node.sync()
         except _NODE_ERRORS:
             self._crash(node, "receive()")
             return
@@ -419,7 +459,7 @@ class SimHost:
         node.stale = False
         node.deadline = None
         self._due[node.index] = _INF
-        if node.crashed:
+        if node.crashed or node.down:
             return
         try:
             d = node.obj.next_deadline()
@@ -443,12 +483,14 @@ class SimHost:
     def _fire(self, now: float) -> None:
         for node in self.nodes:  # node order: ties fire the same way every run
             d = node.deadline
-            if d is None or d > now or node.paused or node.crashed:
+            if d is None or d > now or node.paused or node.crashed or node.down:
                 continue
             node.last_tick = now
             self.steps += 1
             try:
                 out = node.obj.tick(now)
+                if node.sync is not None:
+                    node.sync()
             except _NODE_ERRORS:
                 self._crash(node, "tick()")
                 continue
@@ -463,7 +505,7 @@ class SimHost:
     def pause(self, node_id: str) -> None:
         """Freeze a node: no timers fire, messages to it wait in its inbox."""
         node = self._by_id.get(node_id)
-        if node is not None:
+        if node is not None and not node.down:
             node.paused = True
             self._due[node.index] = _INF
 
@@ -481,3 +523,63 @@ class SimHost:
             if node.crashed:
                 break
             self._take_line(node, line, message)
+
+    def kill(self, node_id: str) -> bool:
+        """Kill a node: drop its object (timers, inbox, memory); its disk crashes, losing what
+        was not synced if `lose_unsynced`. Output it produced before is still sent. False if
+        it was already down."""
+        node = self._by_id.get(node_id)
+        if node is None or node.down:
+            return False
+        node.down = True
+        node.obj = None
+        node.sync = None
+        node.paused = False
+        node.inbox = []
+        node.deadline = None
+        self._due[node.index] = _INF
+        lost = 0
+        if node.disk is not None:
+            lost = node.disk.crash(self.lose_unsynced, self._disk_rng)
+        self._mark(node, "killed" + (f"; {lost} unsynced records lost" if lost else ""))
+        return True
+
+    def restart(self, node_id: str) -> bool:
+        """Start a killed (or crashed) node again: a new object, with a new seed, on the same
+        disk. The runner then sends it `init`. False if it was running."""
+        node = self._by_id.get(node_id)
+        if node is None or not (node.down or node.crashed):
+            return False
+        node.incarnation += 1
+        node.seed = random.Random(
+            f"ferrite-sim-nodes/{self.seed}/{node.id}/{node.incarnation}").getrandbits(64)
+        node.down = node.crashed = False
+        node.last_tick = -1.0
+        self._mark(node, f"restarted (incarnation {node.incarnation})")
+        self._construct(node)
+        return True
+
+    def _mark(self, node: _SimNode, what: str) -> None:
+        """A line in the node's log saying what the bench did to it (not JSON: log readers
+        skip it)."""
+        line = f"=== maelstrom: {node.id} {what} at {self.clock.now():.6f} ===\n"
+        if node.log is not None:
+            node.log.write(line.encode())
+        if self.log_stderr and self.echo is not None:
+            self.echo(f"{node.id} stderr: {line.rstrip()}")
+
+
+def _disk_class(node_cls: type) -> Any:
+    """MemDisk if the node class takes a `disk` argument by name, else None (other classes
+    are built as before)."""
+    try:
+        params = inspect.signature(node_cls.__init__).parameters
+    except (TypeError, ValueError):
+        return None
+    if "disk" not in params:
+        return None
+    try:
+        from node.storage.memdisk import MemDisk
+    except ImportError:
+        return None
+    return MemDisk

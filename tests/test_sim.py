@@ -145,8 +145,9 @@ def test_cli_rejects_bad_sim_flags(tmp_path):
                   ["--bin", RUN_PY, "--duplicate", "-0.1"], []):
         r = CliRunner().invoke(main, base + extra)
         assert r.exit_code == 254, (extra, r.output)
-    # pause freezes a node's timers: only the simulator can do that
-    r = CliRunner().invoke(main, ["test", "-w", "echo", "--bin", RUN_PY, "--nemesis", "pause"])
+    # losing unsynced writes is a power cut: only the simulator's disks can do that
+    r = CliRunner().invoke(main, ["test", "-w", "echo", "--bin", RUN_PY, "--nemesis", "kill",
+                                  "--lose-unsynced", "--store", str(tmp_path)])
     assert r.exit_code == 254 and "--sim" in r.output
 
 

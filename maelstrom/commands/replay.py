@@ -65,7 +65,8 @@ def options_from_dict(data: dict) -> Any:
         if not isinstance(value, ok) or (isinstance(value, bool) and bool not in ok):
             raise ValueError(f"option {name}: {value!r} is not a {'/'.join(t.__name__ for t in ok)}")
         kwargs[name] = value
-    if not all(isinstance(n, str) for n in kwargs.get("nemesis", [])) or \
+    if not all(isinstance(n, str) for n in kwargs.get("nemesis", []))  \
+            or not all(isinstance(n, str) for n in kwargs.get("nemesis_targets", [])) or \
             not all(isinstance(a, str) for a in kwargs.get("args", [])):
         raise ValueError("options nemesis and args must be lists of strings")
     return TestOptions(**kwargs)
@@ -90,6 +91,8 @@ def command_line(opts: Any) -> str:
         parts.append("--sim")
         if not getattr(opts, "invariants", True):
             parts.append("--no-invariants")
+        if getattr(opts, "lose_unsynced", False):
+            parts.append("--lose-unsynced")
     flags = [("-w", opts.workload, None), ("--bin", opts.bin, ""),
              ("--sim-node", opts.sim_node, None), ("--node-count", opts.node_count, None),
              ("--time-limit", opts.time_limit, None), ("--rate", opts.rate, None),
@@ -97,6 +100,7 @@ def command_line(opts: Any) -> str:
              ("--latency-dist", opts.latency_dist, d.latency_dist),
              ("--nemesis", ",".join(opts.nemesis), ""),
              ("--nemesis-interval", opts.nemesis_interval, d.nemesis_interval),
+             ("--nemesis-targets", ",".join(getattr(opts, "nemesis_targets", [])), ""),
              ("--availability", opts.availability, None),
              ("--init-timeout", opts.init_timeout, d.init_timeout),
              ("--recovery-time", opts.recovery_time, None),

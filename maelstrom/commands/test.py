@@ -20,7 +20,7 @@ from maelstrom.network import LATENCY_DISTS
 from maelstrom.reports.cli import (journal_flags, journal_options, render_run, report_flags,
                                    report_options)
 
-NEMESES = ("partition", "pause")  # pause: simulator only
+NEMESES = ("partition", "pause", "kill")
 
 
 class _BenchCommand(JepsenExit, click.Command):
@@ -63,6 +63,32 @@ def parse_nemesis(text: str | None) -> list[str]:
     return sorted(set(faults))
 
 
+def parse_nemesis_targets(text: str | None, faults: list[str]) -> list[str]:
+    """`--nemesis-targets`: Jepsen's shapes (one, minority-third, majority, majorities-ring,
+    minority) and group targets (meta-leader, leader, leader-G, migration-source,
+    migration-target), each nemesis taking those it can use."""
+    from maelstrom.nemesis import (GROUP_TARGETS, PARTITION_SHAPES, PAUSE_TARGETS,
+                                   is_group_target, targets_for)
+
+    if not text:
+        return []
+    targets = [t.strip() for t in text.split(",") if t.strip()]
+    known = set(PARTITION_SHAPES) | set(PAUSE_TARGETS)
+    for t in targets:
+        if t not in known and not is_group_target(t):
+            raise BenchError(f"--nemesis-targets {t}: unknown target; must be one of "
+                             f"{', '.join(sorted(known))}, {', '.join(GROUP_TARGETS)} or "
+                             f"leader-G (G a group id, 0 the meta group)")
+    if not faults:
+        raise BenchError("--nemesis-targets needs --nemesis")
+    for f in faults:
+        try:
+            targets_for(f, targets)
+        except ValueError as exc:
+            raise BenchError(f"--nemesis-targets: {exc}") from None
+    return list(dict.fromkeys(targets))
+
+
 def _probability(name: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise BenchError(f"{name} must be a probability between 0 and 1, got {value:g}")
@@ -99,8 +125,15 @@ def test_options(f=None, *, exclude: tuple[str, ...] = ()):
         click.option("--latency-dist", type=click.Choice(LATENCY_DISTS), default="constant",
                      show_default=True, help="Latency distribution."),
         click.option("--nemesis", "nemesis", default=None, metavar="FAULTS",
-                     help="Comma-separated faults to inject: partition, pause (pause: --sim "
-                          "only)."),
+                     help="Comma-separated faults to inject: partition, pause, kill."),
+        click.option("--nemesis-targets", default=None, metavar="TARGETS",
+                     help="Comma-separated targets of the nemeses: Jepsen's (one, "
+                          "minority-third, majority, majorities-ring, minority) and the "
+                          "cluster's (meta-leader, leader, leader-G, migration-source, "
+                          "migration-target). Default: each nemesis's Jepsen targets."),
+        click.option("--lose-unsynced", is_flag=True,
+                     help="With --sim and --nemesis kill: a killed node loses the writes it "
+                          "had not synced (a power cut, not just a process crash)."),
         click.option("--nemesis-interval", type=float, default=10.0, show_default=True,
                      help="Mean seconds between nemesis operations."),
         click.option("--availability", default=None,
@@ -151,7 +184,7 @@ def make_options(workload, bin_, node_count, time_limit, rate, concurrency, late
                  latency_dist, nemesis, nemesis_interval, availability, log_stderr,
                  log_net_send, log_net_recv, seed, quiet, init_timeout, recovery_time,
                  store_root, sim, sim_node, loss, duplicate, reorder, reorder_delay, args,
-                 no_invariants=False):
+                 no_invariants=False, nemesis_targets=None, lose_unsynced=False):
     """Validate the flags of `test_options` and build TestOptions (BenchError if bad).
     A missing seed is drawn at random here, so it can be printed and replayed."""
     from maelstrom.process import resolve_bin
@@ -174,9 +207,13 @@ def make_options(workload, bin_, node_count, time_limit, rate, concurrency, late
     _probability("--duplicate", duplicate)
     _probability("--reorder", reorder)
     faults = parse_nemesis(nemesis)
-    if "pause" in faults and not sim:
-        raise BenchError("--nemesis pause needs --sim (the simulator freezes a node's timers "
-                         "and inbox; real processes are not paused)")
+    targets = parse_nemesis_targets(nemesis_targets, faults)
+    if lose_unsynced and not sim:
+        raise BenchError("--lose-unsynced needs --sim: SIGKILL ends a process, not the OS, "
+                         "so what it wrote survives in the page cache whether synced or not "
+                         "(docs/bench.md)")
+    if lose_unsynced and "kill" not in faults:
+        raise BenchError("--lose-unsynced needs --nemesis kill (it is what a kill loses)")
     if sim_node and not sim:
         raise BenchError("--sim-node needs --sim")
     if sim:
@@ -199,8 +236,8 @@ def make_options(workload, bin_, node_count, time_limit, rate, concurrency, late
         workload=workload, bin=bin_path, args=list(args), node_count=node_count,
         time_limit=time_limit, rate=rate,
         concurrency=parse_concurrency(concurrency, node_count), latency=latency,
-        latency_dist=latency_dist, nemesis=faults,
-        nemesis_interval=nemesis_interval, availability=parse_availability(availability),
+        latency_dist=latency_dist, nemesis=faults, nemesis_targets=targets,
+        lose_unsynced=lose_unsynced, nemesis_interval=nemesis_interval, availability=parse_availability(availability),
         log_stderr=log_stderr, log_net_send=log_net_send, log_net_recv=log_net_recv, seed=seed,
         quiet=quiet, init_timeout=init_timeout, recovery_time=recovery_time, store=store_root,
         sim=sim, sim_node=sim_node, loss=loss, duplicate=duplicate, reorder=reorder,
