@@ -5,7 +5,7 @@ Raft-mode nodes run a gossip member (node/cluster/health.py) that logs, one JSON
   "was", "from", "t"}` whenever the logging node's view of member M changes;
 - `{"event": "gossip_refute", "incarnation", "was", "claim", "by", "t"}` when it outbids a claim
   about itself;
-- `{"event": "replacement_proposed", "group", "action", "node", "dead", "t"}` when, as the meta
+- `{"event": "replacement_proposed", "group", "node", "dead", "t"}` when, as the meta
   leader, it asks the meta log to replace a voter gossip holds dead.
 
 A declaration is a distinct (member, incarnation, state) that some node's view took: the same
@@ -73,7 +73,7 @@ def summarize(events: list[dict]) -> dict | None:
     for node, inc, _ in deaths:
         declared.setdefault(node, {"first-t": first[(node, inc, "dead")], "times": 0})
         declared[node]["times"] += 1
-    replacements = [{k: e.get(k) for k in ("t", "group", "action", "node", "dead")}
+    replacements = [{k: e.get(k) for k in ("t", "group", "node", "dead")}
                     for e in events if e.get("event") == "replacement_proposed"]
     return {
         "members": len({e.get("node") for e in members} | {e["observer"] for e in members}),

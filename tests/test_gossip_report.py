@@ -23,7 +23,7 @@ def test_declarations_are_counted_once_and_refutations_recognized() -> None:
               _member("n1", "n4", "dead", 2, 30.0),
               {"event": "gossip_refute", "observer": "n3", "incarnation": 1},
               {"event": "replacement_proposed", "observer": "n1", "group": 1,
-               "action": "add_voter", "node": "n5", "dead": "n4", "t": 41.0}]
+               "node": "n5", "dead": "n4", "t": 41.0}]
     r = summarize(events)
     assert r["suspect-declarations"] == 1 and r["dead-declarations"] == 2
     assert r["dead-refuted"] == 1 and r["refutations"] == 1

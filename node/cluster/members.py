@@ -2,8 +2,8 @@
 own log (docs/cluster.md, "Membership changes").
 
 An admin RPC (any node) proposes a *request* to the meta log:
-  {"op": "member_request", "id", "group", "action", "node"}
-with action add_voter | add_learner | remove | promote | transfer. The meta state machine
+  {"op": "member_request", "id", "group", "action", "node"[, "with"]}
+with action add_voter | add_learner | remove | promote | transfer | replace. The meta state machine
 refuses it (recorded in `rejections`) if it cannot apply to the group as the meta log knows it,
 or if the group has a request in flight (one change at a time per group). Otherwise whichever
 node leads the group drives it, idempotently and resumably, like a slot move:
@@ -14,6 +14,11 @@ node leads the group drives it, idempotently and resumably, like a slot move:
   remove            voters - node, learners - node (joint consensus if it votes); a removed
                     leader steps down once C_new commits, and the next leader finishes
   transfer          RaftCore.transfer_leadership(node) (TimeoutNow)
+  replace           voters `node` (an id or a list) out, as many `with` in, in one joint
+                    configuration change: the new ones first as learners, and once all have
+                    caught up, C_old -> C_old,new -> C_new with C_new = voters - node + with
+                    (without the joint step, C_old's majority and C_new's can be disjoint:
+                    swapping two voters of three, the two new ones are a majority of C_new)
 
 After each committed step the leader reports the group's configuration to the meta log
 ({"op": "group_members", "id", "group", "voters", "learners", "final"}), so every node knows
@@ -27,15 +32,15 @@ from typing import Any
 
 from node import protocol as P
 from node.cluster.driver import RETRY_EVERY, Driver
-from node.cluster.meta import target_members
+from node.cluster.meta import node_list, target_members
 from node.raft.core import LEADER
 
 __all__ = ["Members", "MEMBER_ADMIN", "ACTIONS", "target_members"]
 
 # RPC type -> action; `add_member {learner: true}` is add_learner.
 MEMBER_ADMIN = {"add_member": None, "remove_member": "remove", "promote_learner": "promote",
-                "transfer_leader": "transfer"}
-ACTIONS = frozenset({"add_voter", "add_learner", "remove", "promote", "transfer"})
+                "transfer_leader": "transfer", "replace_member": "replace"}
+ACTIONS = frozenset({"add_voter", "add_learner", "remove", "promote", "transfer", "replace"})
 _INF = float("inf")
 
 
@@ -54,10 +59,11 @@ class Members(Driver):
         t = body["type"]
         group, node = body.get("group"), body.get("node")
         action = MEMBER_ADMIN[t] or ("add_learner" if body.get("learner") else "add_voter")
+        new = body.get("with") if action == "replace" else None
         if meta.epoch == 0:
             host._reply_error(out, src, msg_id, P.TEMPORARILY_UNAVAILABLE, "no slot map yet")
             return
-        why = meta.check_member_request(group, action, node, host.node_ids)
+        why = meta.check_member_request(group, action, node, host.node_ids, new)
         if why:
             code = P.MALFORMED_REQUEST if why.startswith("unknown") else P.PRECONDITION_FAILED
             host._reply_error(out, src, msg_id, code, why)
@@ -66,6 +72,8 @@ class Members(Driver):
         req_id = f"{host.node_id}:m{self._counter}"
         entry = {"op": "member_request", "id": req_id, "group": group, "action": action,
                  "node": node}
+        if action == "replace":
+            entry["with"] = new
         if not host.propose_meta(now, entry):
             host._reply_error(out, src, msg_id, P.TEMPORARILY_UNAVAILABLE, "no meta leader known")
             return
@@ -97,7 +105,8 @@ class Members(Driver):
             if core is None or core.role != LEADER:
                 continue
             known = meta.groups[group]
-            final = target_members(req["voters"], req["learners"], action, node)
+            new = req.get("with")
+            final = target_members(req["voters"], req["learners"], action, node, new)
             m = core.membership
             settled = core.membership_settled
             current = (m.voters, m.learners)
@@ -126,13 +135,15 @@ class Members(Driver):
                 continue
             if not settled or not self._due(now, req_id, "change"):
                 continue
-            if action in ("add_voter", "promote") and node not in m.voters:
-                if node not in m.learners:
-                    core.change_membership(now, list(m.voters), list(m.learners) + [node])
-                else:
-                    match = core.match_of(node)
-                    if match is not None and match >= core.commit:  # caught up: promote
-                        core.change_membership(now, list(final[0]), list(final[1]))
+            joiners = (node_list(new) or []) if action == "replace" else [node]
+            if action in ("add_voter", "promote", "replace") \
+                    and any(j not in m.voters for j in joiners):
+                missing = [j for j in joiners if j not in m.voters and j not in m.learners]
+                if missing:
+                    core.change_membership(now, list(m.voters), list(m.learners) + missing)
+                elif all((core.match_of(j) or 0) >= core.commit for j in joiners
+                         if j not in m.voters):  # all caught up: promote by joint consensus
+                    core.change_membership(now, list(final[0]), list(final[1]))
             else:
                 core.change_membership(now, list(final[0]), list(final[1]))
         host.raft.touched()

@@ -20,8 +20,10 @@ index. Entries are JSON objects with an `op`:
   {"op": "migrate_abort", "id"}
       Gives up a move that is not done: the source serves the slot again.
 
-  {"op": "member_request", "id", "group", "action", "node"}
-      Asks a shard group to change its members (node/cluster/members.py): refused (in
+  {"op": "member_request", "id", "group", "action", "node"[, "with"]}
+      Asks a shard group to change its members (node/cluster/members.py; `replace` swaps
+      the voters `node` (an id or a list) for `with` (as many) in one joint configuration
+      change): refused (in
       `rejections`) if it does not apply to the group as known here, or the group has a
       request in flight. Recorded with the group's members at that moment.
   {"op": "group_members", "id", "group", "voters", "learners", "final"}
@@ -44,16 +46,31 @@ from typing import Any
 from node.cluster.layout import GroupMembers, Layout
 from node.cluster.slots import SlotMap
 
-__all__ = ["MetaState", "META_GROUP", "init_entry", "target_members"]
+__all__ = ["MetaState", "META_GROUP", "init_entry", "node_list", "target_members"]
 
 # The meta group's id; shard groups are numbered from 1.
 META_GROUP = 0
 
 
-def target_members(voters: tuple, learners: tuple, action: str, node: str) -> tuple:
-    """(voters, learners) once `action` on `node` is done."""
+def node_list(value: Any) -> list[str] | None:
+    """A node id or a list of them as a list of distinct ids (None: neither)."""
+    nodes = [value] if isinstance(value, str) else value
+    if not isinstance(nodes, list) or not nodes or len(set(map(str, nodes))) != len(nodes) \
+            or not all(isinstance(n, str) and n for n in nodes):
+        return None
+    return nodes
+
+
+def target_members(voters: tuple, learners: tuple, action: str, node: Any,
+                   new: Any = None) -> tuple:
+    """(voters, learners) once `action` on `node` is done (`replace`: the voters `node`, one
+    id or a list, out, and `new`, as many, in)."""
     v, le = set(voters), set(learners)
-    if action == "add_learner":
+    if action == "replace":
+        v -= set(node_list(node) or ())
+        le -= set(node_list(node) or ())
+        v |= set(node_list(new) or ())
+    elif action == "add_learner":
         le.add(node)
     elif action in ("add_voter", "promote"):
         v.add(node)
@@ -157,13 +174,15 @@ class MetaState:
         if not isinstance(req_id, str) or req_id in self.member_requests \
                 or req_id in self.rejections:
             return False
-        why = self.check_member_request(group, data.get("action"), data.get("node"), None)
+        why = self.check_member_request(group, data.get("action"), data.get("node"), None,
+                                        data.get("with"))
         if why:
             self.rejections[req_id] = why
             return False
         members = self.groups[group]
         self.member_requests[req_id] = {
             "group": group, "action": data["action"], "node": data["node"],
+            "with": data.get("with") if data["action"] == "replace" else None,
             "voters": list(members.voters), "learners": list(members.learners),
             "state": "pending"}
         self.changing[group] = req_id
@@ -185,12 +204,13 @@ class MetaState:
         # their cores of a group that still counts on them).
         reported = (tuple(sorted(voters)), tuple(sorted(set(learners) - set(voters))))
         start_v, start_l = tuple(req["voters"]), tuple(req["learners"])
-        final = target_members(start_v, start_l, req["action"], req["node"])
+        final = target_members(start_v, start_l, req["action"], req["node"], req.get("with"))
+        joiners = node_list(req["with"]) if req["action"] == "replace" else [req["node"]]
         if data.get("final"):
             allowed = [final]
-        elif req["action"] in ("add_voter", "promote"):
+        elif req["action"] in ("add_voter", "promote", "replace"):
             allowed = [(tuple(sorted(start_v)),
-                        tuple(sorted((set(start_l) | {req["node"]}) - set(start_v))))]
+                        tuple(sorted((set(start_l) | set(joiners)) - set(start_v))))]
         else:
             allowed = []
         if reported not in allowed:
@@ -204,12 +224,16 @@ class MetaState:
         return True
 
     def check_member_request(self, group: Any, action: Any, node: Any,
-                             known_nodes: list | None) -> str:
-        """Why `action` on `node` in `group` is not possible now ("" if it is)."""
+                             known_nodes: list | None, new: Any = None) -> str:
+        """Why `action` on `node` in `group` is not possible now ("" if it is); `new`: the
+        node that replaces `node` (action `replace`)."""
         if group not in self.groups:
             return f"unknown group {group!r}"
-        if action not in ("add_voter", "add_learner", "remove", "promote", "transfer"):
+        if action not in ("add_voter", "add_learner", "remove", "promote", "transfer",
+                          "replace"):
             return f"unknown action {action!r}"
+        if action == "replace":
+            return self._check_replace(group, node, new, known_nodes)
         if not isinstance(node, str) or (known_nodes is not None and node not in known_nodes):
             return f"unknown node {node!r}"
         m = self.groups[group]
@@ -229,6 +253,27 @@ class MetaState:
             return f"{node} is not a learner of group {group}"
         if action == "transfer" and node not in m.voters:
             return f"{node} is not a voter of group {group}"
+        return ""
+
+    def _check_replace(self, group: int, node: Any, new: Any, known_nodes: list | None) -> str:
+        olds, news = node_list(node), node_list(new)
+        for given, nodes in ((node, olds), (new, news)):
+            if nodes is None or (known_nodes is not None
+                                 and any(n not in known_nodes for n in nodes)):
+                return f"unknown node(s) {given!r}"
+        m = self.groups[group]
+        if group in self.changing:
+            return f"group {group} is already changing ({self.changing[group]})"
+        if len(olds) != len(news):
+            return "replace takes as many new nodes as old ones"
+        for old in olds:
+            if old not in m.voters:
+                return f"{old} is not a voter of group {group}"
+        for n in news:
+            if n in m.voters:
+                return f"{n} is already a voter of group {group}"
+            if n not in self.admitted:
+                return f"{n} is not admitted to the cluster (not yet seen alive by gossip)"
         return ""
 
     def check_move(self, slot: Any, src: Any, dst: Any) -> str:

@@ -768,6 +768,10 @@ class RaftCore:
                         nxt = found + 1
                 pr.become_probe()
                 pr.next = max(pr.match + 1, min(nxt, rejected))
+        if self.role != LEADER:
+            # The commit above took C_new, which leaves us out: we stepped down. Forwarded
+            # requests riding on the ack are dropped (their origins retry with the next leader).
+            return
         self._take_forwarded(now, src, m)
         self._confirm_reads(now)
         self._schedule_flush(now)
