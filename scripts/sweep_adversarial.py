@@ -10,6 +10,7 @@ or errs (a run can be "invalid" only because some f never succeeded under extrem
 counted, not a failure of the sweep).
 
     scripts/sweep_adversarial.py --seeds 1-1000 --time-limit 20 [--jobs 2] [--sim-node X]
+        [--kill [--lose-unsynced]]
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--sim-node", default=None, help="a broken variant, to see the mix bite")
     ap.add_argument("--store", default="store")
+    ap.add_argument("--kill", action="store_true",
+                    help="add the kill nemesis (kills and restarts) to the mix")
+    ap.add_argument("--lose-unsynced", action="store_true",
+                    help="with --kill: a killed node loses what it had not synced")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds)
     keep = Path(args.store) / "adversarial" / dt.datetime.now(dt.timezone.utc).strftime(
@@ -70,7 +75,10 @@ def main() -> int:
     ctx = multiprocessing.get_context("fork")
     try:
         with futures.ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
-            jobs = [pool.submit(run_one, adversarial_options(s, args.time_limit, args.sim_node),
+            jobs = [pool.submit(run_one,
+                                adversarial_options(s, args.time_limit, args.sim_node,
+                                                    kill=args.kill,
+                                                    lose_unsynced=args.lose_unsynced),
                                 scratch)
                     for s in seeds]
             for n, job in enumerate(futures.as_completed(jobs), 1):

@@ -41,6 +41,32 @@ def test_kill_nemesis_alternates_kill_and_start():
     assert seen == ["kill", "start"] * 20
 
 
+def test_fault_mix_with_kill_changes_nothing_else():
+    from dataclasses import asdict
+
+    from maelstrom.fault_mix import adversarial_options
+
+    for seed in range(20):
+        plain = asdict(adversarial_options(seed))
+        killing = asdict(adversarial_options(seed, kill=True, lose_unsynced=True))
+        assert plain["nemesis"] == ["partition", "pause"] and not plain["lose_unsynced"]
+        assert killing.pop("nemesis") == ["kill", "partition", "pause"]
+        assert killing.pop("lose_unsynced") is True
+        plain.pop("nemesis"), plain.pop("lose_unsynced")
+        assert plain == killing
+
+
+def test_replay_command_line_carries_the_new_flags():
+    from maelstrom.commands.replay import command_line, options_from_dict
+
+    opts = TestOptions(workload="lin-kv", bin=RUN_PY, sim=True, seed=3, nemesis=["kill"],
+                       nemesis_targets=["meta-leader", "leader-2"], lose_unsynced=True)
+    line = command_line(opts)
+    assert "--nemesis kill" in line and "--nemesis-targets meta-leader,leader-2" in line
+    assert "--lose-unsynced" in line
+    assert options_from_dict(opts.to_dict()) == opts
+
+
 # -- simulator --------------------------------------------------------------------------------
 
 class DiskEcho:
