@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-__all__ = ["Progress", "progress_for"]
+__all__ = ["Progress", "progress_for", "CountProgress", "count_progress_for"]
 
 
 class Progress:
@@ -49,3 +49,61 @@ def progress_for(quiet: bool, stream: TextIO = sys.stderr) -> Progress | None:
     except (AttributeError, ValueError):
         tty = False
     return Progress(stream) if tty else None
+
+
+class CountProgress:
+    """A progress line for work counted in items (a sweep's seeds, a check's keys):
+    `sweep: 12/200 seeds, 1 failing, 0:41 elapsed, ETA 10:52`, redrawn at most every `period`
+    seconds of wall time (the ETA assumes the remaining items take as long as the done ones)."""
+
+    def __init__(self, stream: TextIO, what: str, unit: str, total: int,
+                 period: float = 0.25, clock: Any = None) -> None:
+        import time
+
+        self.stream = stream
+        self.what, self.unit, self.total = what, unit, total
+        self.period = period
+        self.clock = clock or time.monotonic
+        self.started = self.clock()
+        self.next_at = 0.0
+        self._shown = False
+
+    def line(self, done: int, failing: int) -> str:
+        elapsed = self.clock() - self.started
+        eta = (f"ETA {_clock(elapsed / done * (self.total - done))}" if 0 < done < self.total
+               else "ETA ?" if done < self.total else "done")
+        return (f"{self.what}: {done}/{self.total} {self.unit}, {failing} failing, "
+                f"{_clock(elapsed)} elapsed, {eta}")
+
+    def update(self, done: int, failing: int, force: bool = False) -> None:
+        now = self.clock()
+        if not force and now < self.next_at:
+            return
+        self.stream.write("\r\x1b[2K" + self.line(done, failing))
+        self.stream.flush()
+        self._shown = True
+        self.next_at = now + self.period
+
+    def clear(self) -> None:
+        if self._shown:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+            self._shown = False
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+def count_progress_for(quiet: bool, what: str, unit: str, total: int,
+                       stream: TextIO = sys.stderr) -> CountProgress | None:
+    """A CountProgress if `stream` is a terminal and we are not quiet, else None."""
+    if quiet:
+        return None
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return CountProgress(stream, what, unit, total) if tty else None

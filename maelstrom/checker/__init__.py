@@ -18,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 from maelstrom.checker.counterexample import explain_failure
 from maelstrom.checker.prepare import (
@@ -69,6 +69,12 @@ def _result(found: SearchResult, calls: list[Call], interner: Interner) -> dict[
     return out
 
 
+def _tell(progress: Callable[[int, int, int], None] | None, found: list[SearchResult],
+          total: int) -> None:
+    if progress is not None:
+        progress(len(found), total, sum(1 for r in found if r.valid is False))
+
+
 def _deadline(time_limit: float | None) -> float | None:
     return None if time_limit is None else time.monotonic() + time_limit
 
@@ -113,7 +119,8 @@ def _parallel_search(per_key: list[list[Call]], deadline: float | None, max_conf
 
 
 def check(ops: list[Op], model: str = "lin-kv", time_limit: float | None = None, *,
-          workers: int | None = None, max_configs: int = DEFAULT_MAX_CONFIGS) -> dict:
+          workers: int | None = None, max_configs: int = DEFAULT_MAX_CONFIGS,
+          progress: Callable[[int, int, int], None] | None = None) -> dict:
     """Maelstrom/Knossos-shaped result, str keys, e.g. for lin-kv:
     {"valid?": True|False|"unknown", "results": {key: {"linearizable": {...}, "valid?": ...}},
      "failures": [keys...]}  (shape of :workload in Maelstrom's results.edn).
@@ -125,6 +132,7 @@ def check(ops: list[Op], model: str = "lin-kv", time_limit: float | None = None,
     `workers`: processes for lin-kv keys (default: up to 2 when the history is large; only keys
     whose search outgrows EASY_CONFIGS go to workers). `max_configs` bounds the configurations
     explored per key: past it the key is "unknown" rather than running out of memory.
+    `progress(keys done, keys, keys found not linearizable)` is called as lin-kv keys finish.
     """
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
@@ -150,8 +158,11 @@ def check(ops: list[Op], model: str = "lin-kv", time_limit: float | None = None,
         # Most keys are easy and a worker process costs more than their whole search: search
         # every key here with a small memo budget first, and farm out only the keys that need
         # more (if there are several of them).
-        found = [search(calls, deadline=deadline, max_configs=min(EASY_CONFIGS, max_configs))
-                 for calls in per_key]
+        found = []
+        for calls in per_key:
+            found.append(search(calls, deadline=deadline,
+                                max_configs=min(EASY_CONFIGS, max_configs)))
+            _tell(progress, found, len(per_key))
         hard = [i for i, res in enumerate(found) if res.out_of_configs and EASY_CONFIGS < max_configs]
         if len(hard) > 1:
             again = _parallel_search([per_key[i] for i in hard], deadline, max_configs,
@@ -160,8 +171,12 @@ def check(ops: list[Op], model: str = "lin-kv", time_limit: float | None = None,
             again = [search(per_key[i], deadline=deadline, max_configs=max_configs) for i in hard]
         for i, res in zip(hard, again):
             found[i] = res
+        _tell(progress, found, len(per_key))
     else:
-        found = [search(calls, deadline=deadline, max_configs=max_configs) for calls in per_key]
+        found = []
+        for calls in per_key:
+            found.append(search(calls, deadline=deadline, max_configs=max_configs))
+            _tell(progress, found, len(per_key))
 
     results = {}
     for key, calls, interner, res in zip(keys, per_key, interners, found):

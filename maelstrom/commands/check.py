@@ -18,6 +18,7 @@ import click
 
 from maelstrom import edn, json_write
 from maelstrom.checker import check as check_history
+from maelstrom.progress import count_progress_for
 from maelstrom.checker import edn_ready, guess_model
 from maelstrom.checker.report import picture, render_html, render_svg
 from maelstrom.history import HistoryError, read_history
@@ -172,7 +173,18 @@ def check(path: Path, model: str | None, as_json: bool, out: Path | None,
         note = f"model: {model} (guessed: {reason}; use --model to choose)"
     else:
         note = f"model: {model}"
-    result = check_history(ops, model, time_limit=time_limit)
+    progress = count_progress_for(False, "check", "keys", 0)  # stderr, on a terminal only
+
+    def tell(done: int, total: int, failing: int) -> None:
+        progress.total = total
+        progress.update(done, failing)
+
+    try:
+        result = check_history(ops, model, time_limit=time_limit,
+                               progress=tell if progress is not None else None)
+    finally:
+        if progress is not None:
+            progress.clear()
     valid = result["valid?"]
 
     written = []

@@ -4,8 +4,10 @@ Takes the flags of `maelstrom test` except --seed, --sim (always simulated), --q
 are always quiet) and extra arguments for a binary (none in the simulator), plus `--seeds`
 (e.g. `1-200`, `7,9,12-15`) and `--jobs` (worker processes; default: one per core).
 Each run is written to a scratch store; runs that are not valid are kept under
-`<store>/sweep/<UTC time>/seed-<N>/` (a normal run directory) with the command that replays
-them, valid runs are deleted. Exit: 0 if every seed is valid, 1 if any is invalid, 2 if any
+`<store>/sweep/<UTC time>/seed-<N>/` (a normal run directory, with its reports: plots,
+timelines, cluster view) with the command that replays them, valid runs are deleted. On a
+terminal a progress line on stderr says how many seeds are done, how many failed so far and
+when the sweep should end. Exit: 0 if every seed is valid, 1 if any is invalid, 2 if any
 is unknown (and none invalid), 254 if the sweep itself cannot run or a run errs.
 
 A configuration the bench cannot run (bad flags, a bad --bin, an invalid combination such as
@@ -173,6 +175,9 @@ SET_BY_SWEEP = ("seed", "sim", "quiet", "args")
 def sweep_main(seeds_text: str, jobs: int | None, flags: dict) -> None:
     from maelstrom.commands.replay import command_line
     from maelstrom.commands.test import make_options
+    from maelstrom.progress import count_progress_for
+    from maelstrom.reports import ReportOptions
+    from maelstrom.reports.cli import render_run
     from maelstrom.runner import Runner
     from workloads import WORKLOADS
 
@@ -195,11 +200,15 @@ def sweep_main(seeds_text: str, jobs: int | None, flags: dict) -> None:
     kept: list[tuple[SeedRow, Path]] = []
     started = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
+    # seeds done / failing so far / ETA on stderr, on a terminal only
+    progress = count_progress_for(False, "sweep", "seeds", len(seeds))
     with tempfile.TemporaryDirectory(prefix=".sweep-", dir=root) as scratch:
         for row in _run_all(opts, seeds, jobs, scratch):
             if row.bench_error:  # the configuration, so every seed: say it once and stop
                 raise BenchError(row.error)
             rows.append(row)
+            if progress is not None:
+                progress.clear()
             click.echo(_row_text(row))
             if row.valid == "error":
                 click.echo("          " + row.error.strip().replace("\n", "\n          "))
@@ -208,8 +217,14 @@ def sweep_main(seeds_text: str, jobs: int | None, flags: dict) -> None:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(row.store, dest)
                 kept.append((row, dest))
+                render_run(dest, ReportOptions())  # plots, timelines, cluster view
             elif row.store is not None:
                 shutil.rmtree(row.store, ignore_errors=True)
+            if progress is not None:
+                progress.update(len(rows), sum(1 for r in rows if r.valid is not True),
+                                force=True)
+    if progress is not None:
+        progress.clear()
     wall = time.perf_counter() - started
     counts = {k: sum(1 for r in rows if _verdict(r.valid) == k)
               for k in ("valid", "INVALID", "unknown", "ERROR")}
