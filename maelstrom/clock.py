@@ -24,6 +24,11 @@ class RealClock:
     def now(self) -> float:
         return time.monotonic() - self._origin
 
+    @property
+    def log_origin(self) -> float:
+        """What node processes log as `t` (their time.monotonic()) at this clock's 0."""
+        return self._origin
+
     def reset(self) -> None:
         """Make now() start again from 0 (the test's time origin)."""
         self._origin = time.monotonic()
@@ -41,6 +46,9 @@ class VirtualClock:
 
     def now(self) -> float:
         return self._now - self._offset
+
+    # Simulated nodes log this clock's now() as `t` (maelstrom/sim.py).
+    log_origin = 0.0
 
     def reset(self) -> None:
         self._offset = self._now

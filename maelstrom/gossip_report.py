@@ -9,7 +9,9 @@ Raft-mode nodes run a gossip member (node/cluster/health.py) that logs, one JSON
   leader, it asks the meta log to replace a voter gossip holds dead.
 
 A declaration is a distinct (member, incarnation, state) that some node's view took: the same
-suspicion heard by eight nodes is one declaration. A death is *refuted* if the member was later
+suspicion heard by eight nodes is one declaration. With the `kill` nemesis, `detection` measures
+each kill: seconds from the kill to the first node holding the killed node dead, and to every
+other node holding it dead (if all did before it was started again), in protocol periods too. A death is *refuted* if the member was later
 seen alive at a higher incarnation (it was up after all, or came back). The section is a report,
 not a verdict: gossip decides nothing in raft mode, so no view of it can make a run invalid.
 No gossip events at all: no section.
@@ -17,6 +19,7 @@ No gossip events at all: no section.
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +50,10 @@ def _events(log_dir: Path) -> list[dict]:
     return events
 
 
-def summarize(events: list[dict]) -> dict | None:
-    """The section from already-read events (each with an `observer`); None if no gossip."""
+def summarize(events: list[dict], history: list | None = None,
+              offset: float | None = None, period: float = 0.5) -> dict | None:
+    """The section from already-read events (each with an `observer`); None if no gossip.
+    `offset`: what the events' `t` is at the history's time 0 (detection needs it)."""
     members = [e for e in events if e.get("event") == "gossip_member"]
     if not members and not any(e.get("event") == "gossip_refute" for e in events):
         return None
@@ -75,8 +80,12 @@ def summarize(events: list[dict]) -> dict | None:
         declared[node]["times"] += 1
     replacements = [{k: e.get(k) for k in ("t", "group", "node", "dead")}
                     for e in events if e.get("event") == "replacement_proposed"]
+    observers = {e["observer"] for e in members}
+    detection = (_detection(members, history, offset, observers, period)
+                 if history is not None and offset is not None else None)
     return {
-        "members": len({e.get("node") for e in members} | {e["observer"] for e in members}),
+        **({"detection": detection} if detection is not None else {}),
+        "members": len({e.get("node") for e in members} | observers),
         "suspect-declarations": len(suspects),
         "dead-declarations": len(deaths),
         "dead-refuted": len(refuted),
@@ -87,6 +96,54 @@ def summarize(events: list[dict]) -> dict | None:
     }
 
 
-def gossip_report(log_dir: Path) -> dict | None:
+def _detection(members: list[dict], history: list, offset: float, observers: set[str],
+               period: float) -> dict | None:
+    """Per kill: seconds until the first other node, and until every other node, held the
+    killed node dead (before it was started again)."""
+    kills, starts = [], []
+    for op in history:
+        if getattr(op, "process", None) != "nemesis" or not isinstance(op.value, list):
+            continue
+        if op.f == "kill":
+            kills.extend((op.time / 1e9, n) for n in op.value if isinstance(n, str))
+        elif op.f == "start":
+            starts.extend((op.time / 1e9, n) for n in op.value if isinstance(n, str))
+    if not kills:
+        return None
+    dead_at: dict[str, list[tuple[float, str]]] = {}
+    for e in members:
+        if e.get("state") == "dead" and isinstance(e.get("t"), (int, float)):
+            dead_at.setdefault(e.get("node"), []).append((e["t"] - offset, e["observer"]))
+    first, everyone, undetected = [], [], 0
+    down_undetected: list[float] = []  # how long those nodes were down
+    for t_kill, node in kills:
+        t_start = min((t for t, n in starts if n == node and t > t_kill), default=float("inf"))
+        seen: dict[str, float] = {}
+        for t, observer in dead_at.get(node, ()):
+            if t_kill <= t <= t_start and observer != node:
+                seen[observer] = min(seen.get(observer, t), t)
+        if not seen:
+            undetected += 1
+            down_undetected.append(round(t_start - t_kill, 3))
+            continue
+        first.append(min(seen.values()) - t_kill)
+        down = {n for t, n in kills if t == t_kill}  # killed together: they cannot see
+        if set(seen) >= observers - down:
+            everyone.append(max(seen.values()) - t_kill)
+
+    def dist(values: list[float]) -> dict:
+        if not values:
+            return {"count": 0}
+        return {"count": len(values), "min": round(min(values), 3),
+                "median": round(statistics.median(values), 3), "max": round(max(values), 3),
+                "median-periods": round(statistics.median(values) / period, 1)}
+
+    return {"kills": len(kills), "undetected-before-restart": undetected,
+            "undetected-down-s": down_undetected,
+            "first-node": dist(first), "every-node": dist(everyone)}
+
+
+def gossip_report(log_dir: Path, history: list | None = None,
+                  offset: float | None = None) -> dict | None:
     """The `gossip` section from the node logs in `log_dir` (module docstring)."""
-    return summarize(_events(Path(log_dir)))
+    return summarize(_events(Path(log_dir)), history, offset)

@@ -765,7 +765,8 @@ class Runner:
         try:
             cluster = check_cluster(events_from_logs(self.store.node_logs), history)
             failover = failover_report(self.store.node_logs)
-            gossip = gossip_report(self.store.node_logs)
+            gossip = gossip_report(self.store.node_logs, history,
+                                   self.t0 + self.clock.log_origin)
         except Exception as exc:  # a checker bug must not lose the run
             return {"cluster": {"valid?": "unknown", "error": f"{type(exc).__name__}: {exc}"}}
         out = {} if cluster is None else {"cluster": cluster}

@@ -44,3 +44,19 @@ def test_a_long_partition_shows_as_deaths_refuted_after_the_heal(tmp_path) -> No
     assert r["valid?"] is True
     assert g["members"] == 5 and g["dead-declarations"] >= 1, g
     assert g["dead-refuted"] >= 1 and g["refutations"] >= 1, g
+
+
+def test_killed_nodes_are_declared_dead_within_a_bounded_time(tmp_path) -> None:
+    opts = TestOptions(workload="lin-kv", bin="node/run.py", sim=True,
+                       sim_node="node.server:Server", node_count=9, time_limit=60.0, rate=50.0,
+                       concurrency=18, latency=5.0, nemesis=["kill"], nemesis_interval=10.0,
+                       recovery_time=5.0, seed=3, quiet=True, store=str(tmp_path / "store"))
+    r = Runner(opts, WORKLOADS["lin-kv"]).run().results
+    d = r["gossip"]["detection"]
+    assert d["kills"] >= 4 and d["first-node"]["count"] >= 3, d
+    # A node started again within a suspicion timeout may go unnoticed; no other may.
+    assert all(down < 12.0 for down in d["undetected-down-s"]), d
+    # Bound: a probe round plus the longest suspicion timeout (no confirmations: 6 x 2 s at
+    # 9 members, docs/gossip.md) plus a few periods of dissemination.
+    assert d["first-node"]["max"] <= 12.0 + 9 * 0.5 + 2.0, d
+    assert d["every-node"]["count"] >= 1 and d["every-node"]["max"] <= 12.0 + 9 * 0.5 + 4.0, d
