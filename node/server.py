@@ -38,6 +38,7 @@ from node.gossip.timing import DEFAULT as GOSSIP_DEFAULT, Timing as GossipTiming
 from node.gossip.timing import from_spec as gossip_timing_from_spec
 from node.raft.core import LEADER, MESSAGE_TYPES, RaftCore
 from node.raft.timing import DEFAULT, Timing
+from node.timing_spec import from_environ
 from node.storage.memdisk import MemDisk
 
 __all__ = ["Server", "ConfigError"]
@@ -91,12 +92,9 @@ class Server(Endpoint):
 
             return GossipServer.configure(environ)
         kwargs: dict = {"config": config}
-        spec = environ.get(SWIM_TIMING_ENV, "")
-        if spec:
-            try:
-                kwargs["gossip_timing"] = gossip_timing_from_spec(spec)
-            except ValueError as exc:
-                raise ConfigError(f"{SWIM_TIMING_ENV}={spec!r}: {exc}") from None
+        timing = from_environ(environ, SWIM_TIMING_ENV, gossip_timing_from_spec)
+        if timing is not None:
+            kwargs["gossip_timing"] = timing
         return kwargs
 
     def __new__(cls, *, config: ClusterConfig | None = None, **kwargs: Any) -> Any:

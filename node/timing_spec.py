@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["with_overrides"]
+__all__ = ["with_overrides", "from_environ"]
 
 
 def with_overrides(base: Any, spec: str, what: str = "timing", positive: bool = False) -> Any:
@@ -37,3 +37,17 @@ def with_overrides(base: Any, spec: str, what: str = "timing", positive: bool = 
             raise ValueError(f"{what} {name}={text!r}: must be positive")
         changes[name] = value
     return dataclasses.replace(base, **changes)
+
+
+def from_environ(environ: Any, name: str, parse: Any) -> Any:
+    """`parse(text)` of the environment variable `name`, or None if it is unset or empty; a
+    ValueError from `parse` becomes a ConfigError naming the variable (the node stops at start)."""
+    from node.cluster.config import ConfigError
+
+    spec = environ.get(name, "")
+    if not spec:
+        return None
+    try:
+        return parse(spec)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={spec!r}: {exc}") from None

@@ -48,6 +48,7 @@ from node.cluster.slots import SLOT_COUNT, key_slot
 from node.rediscluster.bus import BUS_TYPES, ClusterBus
 from node.rediscluster.replication import REPL_TYPES, Replication, execute
 from node.rediscluster.timing import DEFAULT, GossipTiming, from_spec
+from node.timing_spec import from_environ
 from node.rediscluster.view import ClusterView, NodeInfo
 
 __all__ = ["GossipServer", "ConfigError", "TIMING_ENV", "gossip_topology", "build_view",
@@ -134,12 +135,9 @@ class GossipServer(Endpoint):
         if config.consensus != "gossip":
             config = dataclasses.replace(config, consensus="gossip")
         out: dict[str, Any] = {"config": config}
-        spec = environ.get(TIMING_ENV, "")
-        if spec:
-            try:
-                out["gossip_timing"] = from_spec(spec)
-            except ValueError as e:
-                raise ConfigError(f"{TIMING_ENV}={spec!r}: {e}") from None
+        timing = from_environ(environ, TIMING_ENV, from_spec)
+        if timing is not None:
+            out["gossip_timing"] = timing
         return out
 
     def __init__(self, *, seed: int, log: Callable[[dict], None] | None = None,
