@@ -25,35 +25,20 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Iterable
 
-import orjson
+from maelstrom.node_logs import log_events
 
 __all__ = ["check_cluster", "events_from_logs", "failover_report"]
 
 
 def events_from_logs(log_dir: Path) -> Iterable[dict]:
-    """The `role` (leader) and `meta_epoch` events of every node log in `log_dir`."""
-    for path in sorted(Path(log_dir).glob("*.log")):
-        try:
-            f = open(path, "rb")
-        except OSError:
-            continue
-        with f:
-            for line in f:
-                if b'"leader"' not in line and b'"meta_epoch"' not in line \
-                        and b'"slot_' not in line and b'"migration_' not in line \
-                        and b'"membership_done"' not in line:
-                    continue  # cheap filter: most lines are none of these
-                try:
-                    event = orjson.loads(line)
-                except ValueError:
-                    continue
-                if type(event) is not dict:
-                    continue
-                kind = event.get("event")
-                if (kind == "role" and event.get("role") == "leader") or kind == "meta_epoch" \
-                        or kind == "membership_done" \
-                        or (isinstance(kind, str) and kind.startswith(("slot_", "migration_"))):
-                    yield event
+    """The `role` (leader), `meta_epoch`, slot-move and membership events of every node log."""
+    for _node, event in log_events(log_dir, (b'"leader"', b'"meta_epoch"', b'"slot_',
+                                             b'"migration_', b'"membership_done"')):
+        kind = event.get("event")
+        if (kind == "role" and event.get("role") == "leader") or kind == "meta_epoch" \
+                or kind == "membership_done" \
+                or (isinstance(kind, str) and kind.startswith(("slot_", "migration_"))):
+            yield event
 
 
 def check_cluster(events: Iterable[dict], history: list | None = None) -> dict | None:

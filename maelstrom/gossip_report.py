@@ -23,30 +23,16 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-import orjson
+from maelstrom.node_logs import log_events
 
 __all__ = ["gossip_report", "summarize"]
 
 
 def _events(log_dir: Path) -> list[dict]:
     events = []
-    for path in sorted(Path(log_dir).glob("*.log")):
-        observer = path.stem
-        try:
-            f = open(path, "rb")
-        except OSError:
-            continue
-        with f:
-            for line in f:
-                if b'"gossip_' not in line and b'"replacement_proposed"' not in line:
-                    continue
-                try:
-                    event = orjson.loads(line)
-                except ValueError:
-                    continue
-                if type(event) is dict:
-                    event["observer"] = observer
-                    events.append(event)
+    for observer, event in log_events(log_dir, (b'"gossip_', b'"replacement_proposed"')):
+        event["observer"] = observer
+        events.append(event)
     return events
 
 
