@@ -104,7 +104,7 @@ def screenshots(store: Path, slot_run: Path, dest: Path) -> None:
              ("serve-run.png", f"{base}/run/lin-kv/{stale.name}/", "1100,760"),
              ("timeline.png", f"{base}/run/lin-kv/{stale.name}/timeline-0.html", "900,700"),
              ("cluster-view.png", f"{base}/run/slot-migration/{slot_run.name}/cluster.html",
-              "1300,640")]
+              "1300,800")]
     with tempfile.TemporaryDirectory() as profile:
         for name, url, size in shots:
             subprocess.run(CHROMIUM + [f"--user-data-dir={profile}", f"--window-size={size}",

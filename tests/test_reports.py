@@ -4,6 +4,7 @@ run (a node that serves stale reads) and a small slot-migration run."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from html.parser import HTMLParser
@@ -359,3 +360,26 @@ def test_journal_compressed_and_capped(tmp_path):
     assert small.results["net"] == full.results["net"]  # the stats still count every message
     report = write_reports(small.store, options=ReportOptions(plots=False, messages=50))
     assert "messages.svg" in report.written and report.errors == []
+
+
+def test_cluster_view_gossip_lanes():
+    """While some node's SWIM view holds a member suspect or dead, that member's lane shows it
+    (dead beats suspect), with who held it so."""
+    from maelstrom.reports import cluster_view
+
+    def member(t, log, node, state):
+        return {"event": "gossip_member", "t": t, "log": log, "node": node, "state": state}
+
+    events = [member(0.5, "n0", "n1", "alive"), member(1.0, "n0", "n1", "suspect"),
+              member(2.0, "n2", "n1", "dead"), member(3.0, "n0", "n1", "alive"),
+              member(4.0, "n2", "n1", "alive"), member(5.0, "n1", "n2", "suspect")]
+    data = cluster_view.build(events)
+    assert data["gossip_members"] == ["n1", "n2"]
+    assert data["gossip"]["n1"] == [
+        {"start": 1.0, "end": 2.0, "state": "suspect", "observers": {"n0"}},
+        {"start": 2.0, "end": 4.0, "state": "dead", "observers": {"n0", "n2"}}]
+    assert data["gossip"]["n2"] == [{"start": 5.0, "end": None, "state": "suspect",
+                                     "observers": {"n1"}}]
+    page = cluster_view.render(data, [], [], 6.0)
+    tags = re.findall(r'<g class="gossip" data-member="(\w+)" data-state="(\w+)">', page)
+    assert tags == [("n1", "suspect"), ("n1", "dead"), ("n2", "suspect")]

@@ -10,8 +10,9 @@ history, on one time axis (workload seconds):
 - migrations: every slot move from its first step (fence) to done / aborted (green / grey; still
   open at the end: orange), stacked so that concurrent moves do not overlap;
 - membership: configuration changes applied by each group, and finished membership requests;
-- health: the failure detector's view (SWIM member states, Redis-Cluster-style PFAIL/FAIL and
-  fail-overs), when a node logs them;
+- health: Redis-Cluster-style PFAIL/FAIL and fail-overs, CheckQuorum step-downs;
+- gossip, one lane per member: while some node's SWIM view holds it suspect (orange) or dead
+  (red), with who did;
 - the counterexample: for each key the checker found not linearizable, a red band from the
   culprit op's invoke to its completion across every lane, linked to its timeline and picture.
 
@@ -62,6 +63,8 @@ def build(events: list[dict]) -> dict:
     configs: list[dict] = []
     members_done: list[dict] = []
     health: list[dict] = []
+    gossip: dict[str, list[dict]] = {}            # member -> [{start, end, state, observers}]
+    views: dict[str, dict[str, str]] = {}         # member -> observer -> state
     end = 0.0
     for e in events:
         t, kind, node = e["t"], e["event"], e.get("node")
@@ -113,8 +116,10 @@ def build(events: list[dict]) -> dict:
                             "learners": e.get("learners")})
         elif kind == "membership_done":
             members_done.append(e)
-        elif kind in ("gossip_member", "fail", "pfail", "fail_cleared", "failover",
-                      "check_quorum_failed", "left_group"):
+        elif kind == "gossip_member":
+            _gossip(gossip, views, e)
+        elif kind in ("fail", "pfail", "fail_cleared", "failover", "check_quorum_failed",
+                      "left_group"):
             health.append(e)
     # One configuration mark per group and configuration (every member logs it).
     seen, unique = set(), []
@@ -125,7 +130,28 @@ def build(events: list[dict]) -> dict:
             unique.append(c)
     return {"leaderships": dict(leaderships), "terms": dict(terms), "epochs": epochs,
             "migrations": list(migrations.values()), "configs": unique,
-            "members_done": members_done, "health": health, "end": end}
+            "members_done": members_done, "health": health, "gossip": gossip,
+            "gossip_members": sorted(views, key=lambda n: (len(n), n)), "end": end}
+
+
+def _gossip(segments: dict[str, list[dict]], views: dict[str, dict[str, str]], e: dict) -> None:
+    """One SWIM member-state report: while some node holds `member` suspect or dead, the
+    member's lane has a segment (dead if any holds it dead), listing who did."""
+    member, observer, state = str(e.get("node")), str(e.get("log")), str(e.get("state"))
+    view = views.setdefault(member, {})
+    view[observer] = state
+    bad = {o: s for o, s in view.items() if s in ("suspect", "dead")}
+    worst = "dead" if "dead" in bad.values() else "suspect" if bad else None
+    lane = segments.setdefault(member, [])
+    cur = lane[-1] if lane and lane[-1]["end"] is None else None
+    if cur is not None and cur["state"] != worst:
+        cur["end"] = e["t"]
+        cur = None
+    if worst is not None:
+        if cur is None:
+            cur = {"start": e["t"], "end": None, "state": worst, "observers": set()}
+            lane.append(cur)
+        cur["observers"] |= set(bad)
 
 
 def _sort_groups(groups: Any) -> list:
@@ -228,7 +254,20 @@ def render(data: dict, periods: list[Period], markers: list[Marker], end: float,
         tip = f"{kind} at {h['t']:.3f} s: {what}"
         items.append(f'<circle cx="{x(h["t"]):.1f}" cy="{LANE / 2}" r="3" fill="{colour}">'
                      f'<title>{escape(tip)}</title></circle>')
-    lanes.append(("health / gossip", items))
+    lanes.append(("health", items))
+    colours = {"suspect": "#ff7f0e", "dead": "#d62728"}
+    for member in data["gossip_members"]:
+        items = []
+        for seg in data["gossip"].get(member, []):
+            e = seg["end"] if seg["end"] is not None else end
+            tip = (f"{member} held {seg['state']} by {', '.join(sorted(seg['observers']))}: "
+                   f"{seg['start']:.3f}-{e:.3f} s")
+            w = max(x(e) - x(seg["start"]), 2)
+            items.append(f'<g class="gossip" data-member="{escape(member)}" '
+                         f'data-state="{seg["state"]}"><title>{escape(tip)}</title><rect '
+                         f'x="{x(seg["start"]):.1f}" y="5" width="{w:.1f}" '
+                         f'height="{LANE - 10}" fill="{colours[seg["state"]]}"/></g>')
+        lanes.append((f"gossip: {member}", items))
 
     height = TOP + LANE * len(lanes) + 40
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{LEFT + PLOT_W + 30}" '

@@ -204,6 +204,7 @@ def node_events(log_dir: Path, start: float = 0.0, limit: int = 2_000_000) -> li
                     offset = t if e.get("event") == "init" or t > 1e4 else 0.0
                 e["t"] = t - offset - start
                 e.setdefault("node", node)
+                e["log"] = node  # whose log said it (`node` may name a peer)
                 out.append(e)
                 if len(out) >= limit:
                     break
