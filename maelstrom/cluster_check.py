@@ -13,7 +13,10 @@ The checker fails the run if two nodes were leader of the same group in the same
 safety, which no client-visible history may reveal), if two nodes applied different slot maps
 under the same epoch, or if a slot move broke its order: the target served the slot before the
 source fenced it (first `slot_activate` before the first `slot_fence` of that move), or a fenced
-slot got both outcomes (activated at the target *and* unfenced at the source). It also counts leaderships and failovers per group, and, given the history,
+slot got both outcomes (activated at the target *and* unfenced at the source). It also counts
+leaderships and failovers per group, slot moves done, aborted, fenced and *resumed* (a new
+leader of the source or target group took office between the fence and the move's last step,
+and carried it on from the logs), and, given the history,
 client operations per shard group (by the slot map of the highest epoch), so that a run shows
 its keys really spread over the groups. Lines that are not JSON objects (tracebacks) are skipped;
 a node that logs nothing of the kind contributes nothing. No events at all: no section.
@@ -47,6 +50,9 @@ def check_cluster(events: Iterable[dict], history: list | None = None) -> dict |
     maps: dict[Any, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     slots_by_epoch: dict[Any, list] = {}
     steps: dict[Any, dict[str, float]] = defaultdict(dict)  # move -> step -> first time
+    last_step: dict[Any, float] = {}                          # move -> last step's time
+    move_groups: dict[Any, set] = defaultdict(set)            # move -> groups of its steps
+    took_office: dict[Any, list] = defaultdict(list)          # group -> times a leader began
     outcomes: dict[str, set] = {"done": set(), "aborted": set()}
     member_changes: set = set()
     seen = False
@@ -56,12 +62,18 @@ def check_cluster(events: Iterable[dict], history: list | None = None) -> dict |
         kind = e.get("event")
         if kind == "role":
             leaders[(_key(e.get("group")), e.get("term"))].add(node)
+            if isinstance(e.get("t"), (int, float)):
+                took_office[_key(e.get("group"))].append(e["t"])
         elif kind.startswith("slot_"):
             step, t = kind[5:], e.get("t")
             t = t if isinstance(t, (int, float)) else float("inf")
-            first = steps[_key(e.get("mig"))]
+            mig = _key(e.get("mig"))
+            first = steps[mig]
             if step not in first or t < first[step]:
                 first[step] = t
+            move_groups[mig].add(_key(e.get("group")))
+            if t != float("inf"):
+                last_step[mig] = max(last_step.get(mig, t), t)
         elif kind == "membership_done":
             member_changes.add(_key(e.get("id")))
         elif kind.startswith("migration_"):
@@ -102,12 +114,27 @@ def check_cluster(events: Iterable[dict], history: list | None = None) -> dict |
     if steps or outcomes["done"] or outcomes["aborted"]:
         result["migrations"] = {"done": len(outcomes["done"]),
                                 "aborted": len(outcomes["aborted"]),
-                                "fenced": sum(1 for f in steps.values() if "fence" in f)}
+                                "fenced": sum(1 for f in steps.values() if "fence" in f),
+                                "resumed": _resumed(steps, last_step, move_groups,
+                                                    took_office)}
     if history is not None and slots_by_epoch:
         top = max((e for e in slots_by_epoch if isinstance(e, int)), default=None)
         if top is not None:
             result["ops-per-group"] = _ops_per_group(history, slots_by_epoch[top])
     return result
+
+
+def _resumed(steps: dict, last_step: dict, move_groups: dict, took_office: dict) -> int:
+    """Moves carried on by a new leader: a leader took office in the source or the target
+    group after the move's fence and before its last step (the move resumed from the logs)."""
+    n = 0
+    for mig, first in steps.items():
+        start, end = first.get("fence"), last_step.get(mig)
+        if start is None or end is None or end <= start:
+            continue
+        if any(start < t < end for g in move_groups[mig] for t in took_office.get(g, ())):
+            n += 1
+    return n
 
 
 def _ops_per_group(history: list, ranges: list) -> dict:

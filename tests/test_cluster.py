@@ -304,3 +304,21 @@ def test_the_simulator_reads_the_same_config(tmp_path, monkeypatch) -> None:
 def test_slot_map_json_round_trip_used_by_the_meta_log() -> None:
     m = SlotMap.even([1, 2, 3])
     assert SlotMap.from_json(m.to_json()) == m
+
+
+def test_checker_counts_moves_resumed_by_a_new_leader() -> None:
+    def step(kind, group, t, mig="m1"):
+        return {"event": "slot_" + kind, "group": group, "slot": 7, "mig": mig, "t": t}
+
+    def leader(node, group, term, t):
+        return {**_leader(node, group, term), "t": t}
+
+    calm = [leader("n1", 1, 1, 0.0), leader("n4", 2, 1, 0.0), step("fence", 1, 1.0),
+            step("activate", 2, 2.0), step("drop", 1, 2.5)]
+    assert check_cluster(calm)["migrations"]["resumed"] == 0
+    # The source's leader changes between the fence and the drop: the new one finished it.
+    cut = calm + [leader("n2", 1, 2, 2.2)]
+    assert check_cluster(cut)["migrations"]["resumed"] == 1
+    # A leader change in an unrelated group, or after the move, is not a resumption.
+    other = calm + [leader("n7", 3, 2, 1.5), leader("n2", 1, 2, 3.0)]
+    assert check_cluster(other)["migrations"]["resumed"] == 0
