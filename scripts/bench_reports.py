@@ -100,17 +100,35 @@ def screenshots(store: Path, slot_run: Path, dest: Path) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     dest.mkdir(parents=True, exist_ok=True)
-    shots = [("serve.png", f"{base}/", "1100,420"),
-             ("serve-run.png", f"{base}/run/lin-kv/{stale.name}/", "1100,760"),
-             ("timeline.png", f"{base}/run/lin-kv/{stale.name}/timeline-0.html", "900,700"),
+    shots = [("serve.png", f"{base}/", (1100, 420)),
+             ("serve-run.png", f"{base}/run/lin-kv/{stale.name}/", (1100, 760)),
+             ("timeline.png", f"{base}/run/lin-kv/{stale.name}/timeline-0.html#culprit",
+              (900, 700)),
              ("cluster-view.png", f"{base}/run/slot-migration/{slot_run.name}/cluster.html",
-              "1300,800")]
+              (1300, 800))]
+    # Selenium rather than `chromium --screenshot`, which does not scroll to a #fragment.
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
     with tempfile.TemporaryDirectory() as profile:
-        for name, url, size in shots:
-            subprocess.run(CHROMIUM + [f"--user-data-dir={profile}", f"--window-size={size}",
-                                       f"--screenshot={dest / name}", url],
-                           capture_output=True, timeout=120, check=True)
-            print(f"  {dest / name}: {(dest / name).stat().st_size / 1e3:.0f} KB")
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for flag in CHROMIUM[1:] + [f"--user-data-dir={profile}"]:
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        try:
+            for name, url, (w, h) in shots:
+                driver.set_window_size(w, h)
+                # the viewport, not the window, is w x h
+                dw, dh = driver.execute_script(
+                    "return [window.outerWidth - window.innerWidth,"
+                    " window.outerHeight - window.innerHeight]")
+                driver.set_window_size(w + dw, h + dh)
+                driver.get(url)
+                driver.save_screenshot(str(dest / name))
+                print(f"  {dest / name}: {(dest / name).stat().st_size / 1e3:.0f} KB")
+        finally:
+            driver.quit()
     server.shutdown()
 
 

@@ -40,7 +40,7 @@ table { border-collapse: collapse; }
 td, th { border: 1px solid #ccc; padding: 2px 8px; text-align: left; }
 .valid { color: #1a7f37; } .invalid { color: #c62828; font-weight: bold; }
 .unknown { color: #b26a00; } .none { color: #777; }
-input.cmd { width: 100%; font-family: monospace; }
+input.cmd { width: 100%; font-family: monospace; padding: 4px; line-height: 1.4; }
 img { border: 1px solid #ddd; margin: 4px 4px 0 0; }
 """
 FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
@@ -192,9 +192,10 @@ class StoreApp:
         parts = []
         for name, part in results.items():
             if isinstance(part, dict) and "valid?" in part and part["valid?"] is not True:
-                parts.append(f'<li><b>{escape(name)}</b>: '
-                             f'<span class="{_verdict(part["valid?"] is True or part["valid?"])}">'
-                             f'{escape(str(part["valid?"]))}</span></li>')
+                v = part["valid?"]
+                shown = {False: "false", None: "nil"}.get(v, v) if not isinstance(v, str) else v
+                parts.append(f'<li><b>{escape(name)}</b>: <span class="{_verdict(v)}">'
+                             f'{escape(str(shown))}</span></li>')
         stats = results.get("stats") if isinstance(results.get("stats"), dict) else {}
         perf = results.get("perf") if isinstance(results.get("perf"), dict) else {}
         lat = (perf.get("latency") or {}).get("all") if isinstance(perf.get("latency"),
