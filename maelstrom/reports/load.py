@@ -9,7 +9,6 @@ node got `init` at the journal's 0, give or take a client link, which has no lat
 from __future__ import annotations
 
 import gzip
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,6 +17,7 @@ import orjson
 
 from maelstrom import edn
 from maelstrom.history import HistoryError, Op, read_history
+from maelstrom.node_logs import log_events
 
 __all__ = ["Call", "Period", "calls", "nemesis_periods", "keyed", "history_of", "journal_path",
            "journal_lines", "workload_start", "node_events", "open_maybe_gz", "key_text"]
@@ -172,48 +172,24 @@ def workload_start(run_dir: Path, scan_lines: int = 200_000) -> float:
 
 def node_events(log_dir: Path, start: float = 0.0, limit: int = 2_000_000) -> list[dict]:
     """Structured events (JSON objects with an `event`) from every node log in `log_dir`, each
-    with `t` turned into workload seconds and `node` set (from the file name if missing)."""
+    with `t` turned into workload seconds, `node` set (from the file name if missing) and `log`
+    naming whose log it is (`node` may name a peer)."""
     out: list[dict] = []
-    try:
-        paths = sorted(Path(log_dir).glob("*.log"))
-    except OSError:
-        return out
-    for path in paths:
-        node = path.stem
-        offset = None
-        try:
-            f = open(path, "rb")
-        except OSError:
+    offsets: dict[str, float] = {}
+    for node, e in log_events(Path(log_dir), (b'"event"',)):
+        t = e.get("t")
+        if not isinstance(e.get("event"), str) or not isinstance(t, (int, float)) \
+                or isinstance(t, bool):
             continue
-        with f:
-            for line in f:
-                if not line.startswith(b"{") or b'"event"' not in line:
-                    continue
-                try:
-                    e = orjson.loads(line)
-                except ValueError:
-                    continue
-                if type(e) is not dict or not isinstance(e.get("event"), str):
-                    continue
-                t = e.get("t")
-                if not isinstance(t, (int, float)) or isinstance(t, bool):
-                    continue
-                if offset is None:
-                    # The first event is the node's start (init, at journal time ~0): a process
-                    # node logs its own monotonic clock, the simulator virtual time from 0.
-                    offset = t if e.get("event") == "init" or t > 1e4 else 0.0
-                e["t"] = t - offset - start
-                e.setdefault("node", node)
-                e["log"] = node  # whose log said it (`node` may name a peer)
-                out.append(e)
-                if len(out) >= limit:
-                    break
+        if node not in offsets:
+            # The first event is the node's start (init, at journal time ~0): a process node
+            # logs its own monotonic clock, the simulator virtual time from 0.
+            offsets[node] = t if e.get("event") == "init" or t > 1e4 else 0.0
+        e["t"] = t - offsets[node] - start
+        e.setdefault("node", node)
+        e["log"] = node
+        out.append(e)
+        if len(out) >= limit:
+            break
     out.sort(key=lambda e: e["t"])
     return out
-
-
-def file_size(path: Path) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
