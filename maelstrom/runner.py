@@ -14,7 +14,10 @@ Phases (as Maelstrom's core.clj):
    0..2/rate between operations) on free worker threads, and the nemesis on its own schedule,
    until `time_limit`; then every outstanding operation completes or times out.
 3. final (workloads with final operations, e.g. lin-kv's final reads): heal the network (a
-   recorded stop-partition), wait `recovery_time` for recovery, run the final operations.
+   recorded stop-partition), resume paused nodes and start killed ones, wait `recovery_time`
+   for recovery, run the final operations.
+
+The nemeses' operations are applied by maelstrom/nemesis_driver.py.
 4. stop the nodes, analyse, write the store.
 
 Node faults (exited, hung on init, printed a line that is not a valid message, replied to a
@@ -36,10 +39,8 @@ from typing import Any, Callable
 from maelstrom.client import ClientPool, Completion, ReplyFault
 from maelstrom.clock import RealClock, VirtualClock
 from maelstrom.edn import excerpt
-from maelstrom.errors import BenchError
 from maelstrom.history import Op
-from maelstrom.nemesis import (KillNemesis, PartitionNemesis, PauseNemesis, is_group_target,
-                               targets_for)
+from maelstrom.nemesis_driver import NemesisDriver
 from maelstrom.network import Network
 from maelstrom.process import ProcessHost, stderr_tail
 from maelstrom.results import (availability, client_completions, compose, perf, stats,
@@ -198,12 +199,6 @@ class Runner:
         self._unread: dict[str, int] = {}  # node -> messages read only after the run stopped
         self._reading_after_stop = False
         self._all_exited_in_init = False
-        self._reinit: dict[str, float] = {}  # restarted node -> deadline of its init_ok
-        self.nemesis_counts: dict[str, int] = {}  # nemesis f -> completed ops
-        self.kills = self.restarts = 0  # nodes killed / started again by the kill nemesis
-        self.nemesis_hits: list[dict] = []  # what group targets resolved to (first 100)
-        self.view = None  # a ClusterView when a nemesis aims at group targets
-        self._tail = None
         self.t0 = 0.0
         self.phase = "setup"
         self._log_file = None
@@ -299,10 +294,7 @@ class Runner:
             # The answer to init_node's init, whoever printed it (a relay may pass it on).
             if body.get("type") == "init_ok" and body.get("in_reply_to") == 1:
                 self.pending_init.discard(init_node)
-                if self._reinit.pop(init_node, None) is not None:
-                    self.net.up(init_node)  # restarted and initialised: traffic flows again
-                    self.log(f"node {init_node} initialised again after its restart",
-                             console=False)
+                self.nemesis_driver.on_init_ok(init_node)
             elif body.get("in_reply_to") == 1 and init_node in self.pending_init:
                 self.pending_init.discard(init_node)
                 self._fault(init_node, "init-failed",
@@ -389,8 +381,8 @@ class Runner:
                     now = self._nemesis_step(now, nem)
             if self.stagger and self.next_op_at <= now:
                 self._issue(now)
-        if self._reinit:
-            self._check_reinit(now)
+        if self.nemesis_driver.reinit:
+            self.nemesis_driver.check_reinit(now)
         if self.progress is not None and self.progress.next_at <= now:
             self.progress.update(now - self.t0, self)
         return now
@@ -421,93 +413,8 @@ class Runner:
         self.net.send(now, cid, node, _dumps(msg), msg)
 
     def _nemesis_step(self, now: float, nem: Any, heal: bool = False) -> float:
-        """One nemesis operation: its invocation at `now`, its completion once the effect is
-        applied. Returns the completion's time: whatever the caller records next must not be
-        stamped earlier (history times never go back against :index). A nemesis whose
-        targets resolve to nothing now does nothing (and tries again shortly)."""
-        was_active = nem.active
-        if heal:
-            step = nem.stop()
-        else:
-            if self._tail is not None and not nem.active:
-                self._tail.read()  # the cluster as the node logs say it is now
-            step = nem.step(now)
-            if step is None:
-                return now
-        f, inv, done, effect = step
-        self._op(now, "info", "nemesis", f, inv)
-        hit = nem.last_hit if not heal and not was_active else None
-        aim = ""
-        if hit is not None:
-            hit = {"time": int((now - self.t0) * 1e9), "f": f, **hit}
-            if len(self.nemesis_hits) < 100:
-                self.nemesis_hits.append(hit)
-            aim = (f" -> {hit['node']} (leader of group {hit['group']} in term {hit['term']}"
-                   + (f", migration {hit['migration']} of slot {hit['slot']}"
-                      if "migration" in hit else "") + ")")
-        if isinstance(nem, PauseNemesis):
-            for node in effect:
-                if f == "pause":
-                    self.host.pause(node)
-                else:
-                    self.host.resume(node)
-            self.log(f"nemesis: {f} {' '.join(effect)}{aim}")
-        elif isinstance(nem, KillNemesis):
-            for node in effect:
-                if f == "kill":
-                    self._kill(now, node)
-                else:
-                    self._restart(now, node)
-            self.log(f"nemesis: {f} {' '.join(effect)}{aim}")
-        else:
-            if effect is None:
-                self.net.heal()
-            else:
-                self.net.partition(effect)
-            if effect is not None or was_active:
-                self.log(f"nemesis: {f} {'healed' if effect is None else nem.shape}{aim}")
-            else:  # the final heal of a network already healed: recorded, said once
-                self.log(f"nemesis: {f} (final; the network was already healed)",
-                         console=False)
-        done_at = self.clock.now()
-        self._op(done_at, "info", "nemesis", f, done)
-        self.nemesis_counts[f] = self.nemesis_counts.get(f, 0) + 1
-        return done_at
-
-    def _kill(self, now: float, node: str) -> None:
-        """Kill a node: the host ends it, the network drops what is sent to it."""
-        self.kills += 1
-        self.net.down(node)
-        self._reinit.pop(node, None)
-        self.pending_init.discard(node)
-        self.host.kill(node)
-        if self.view is not None:
-            self.view.forget(node)
-
-    def _restart(self, now: float, node: str) -> None:
-        """Start a killed node again and send it `init` as at the start (from its own init
-        client, msg_id 1); it gets nothing else until it answers init_ok."""
-        cid = next(c for c, n in self.init_clients.items() if n == node)
-        self.restarts += 1
-        self.host.restart(node)
-        self.net.down(node, frozenset({cid}))
-        self.pending_init.add(node)
-        self._reinit[node] = now + self.opts.init_timeout
-        msg = {"src": cid, "dest": node,
-               "body": {"type": "init", "msg_id": 1, "node_id": node, "node_ids": self.nodes}}
-        self.net.send(now, cid, node, _dumps(msg), msg)
-
-    def _check_reinit(self, now: float) -> None:
-        """A restarted node that has not answered init in time is reported (once) and gets
-        traffic again, like a node that never answered its first init."""
-        for node, deadline in list(self._reinit.items()):
-            if now >= deadline:
-                del self._reinit[node]
-                self.pending_init.discard(node)
-                self.net.up(node)
-                self._fault(node, "init-timeout",
-                            reason=f"no init_ok within {self.opts.init_timeout:g} s of its "
-                                   f"restart")
+        """One nemesis operation (maelstrom/nemesis_driver.py); returns its completion time."""
+        return self.nemesis_driver.step(now, nem, heal)
 
     # -- phases --------------------------------------------------------------------------
     def _init_nodes(self) -> None:
@@ -593,36 +500,13 @@ class Runner:
                                opts.request_timeout, first_client=len(self.nodes))
         self.stagger = 2.0 / opts.rate if opts.rate > 0 else 0.0
         self.next_op_at = 0.0
-        targets = list(opts.nemesis_targets)
-        if any(is_group_target(t) for t in targets):
-            from maelstrom.cluster_view import ClusterView
-
-            self.view = ClusterView()
-        self.nemesis = (PartitionNemesis(self.nodes, opts.nemesis_interval, self.nemesis_rng,
-                                         targets_for("partition", targets), view=self.view)
-                        if "partition" in opts.nemesis else None)
-        self.nemeses: list[Any] = [] if self.nemesis is None else [self.nemesis]
-        # Each shares the nemesis generator: with the others off, one draws exactly as it
-        # would alone; with several on, they interleave in (deterministic) event order.
-        for name, cls in (("pause", PauseNemesis), ("kill", KillNemesis)):
-            if name in opts.nemesis:
-                self.nemeses.append(cls(self.nodes, opts.nemesis_interval, self.nemesis_rng,
-                                        targets_for(name, targets), view=self.view))
+        self.nemesis_driver = driver = NemesisDriver(self)
+        self.nemesis, self.nemeses = driver.partition, driver.nemeses
         self.host = self.host_factory(opts, store.node_logs, self.log)
-        if self.view is not None:
-            from maelstrom.cluster_view import LogTail
-
-            self._tail = LogTail(store.node_logs, self.nodes, self.view,
-                                 flush=getattr(self.host, "flush_logs", None))
+        driver.attach(self.host, store.node_logs)
         self._deliver = getattr(self.host, "deliver", None) or self._send_line
         self._flush_host = self.host.flush if getattr(self.host, "needs_flush", True) else None
         self._give_envelopes = not opts.duplicate
-        for nem in self.nemeses:
-            need = "pause" if isinstance(nem, PauseNemesis) else \
-                "kill" if isinstance(nem, KillNemesis) else None
-            if need is not None and not hasattr(self.host, need):
-                raise BenchError(f"the {nem.start_f} nemesis needs a host that can {need} "
-                                 f"nodes")
         codes: dict[str, int | None] = {}
         interrupted: str | None = None  # the phase Ctrl-C stopped
         try:
@@ -735,28 +619,12 @@ class Runner:
                       "unread-at-stop": dict(sorted(self._unread.items())),
                       **({"all-exited-during-init": True} if self._all_exited_in_init
                          else {})},
-            **self._nemesis_section(),
+            **self.nemesis_driver.section(),
             # What the host itself checked (the simulator: `invariants`).
             **(self.host.result_sections() if hasattr(self.host, "result_sections") else {}),
             # What cluster-mode nodes reported in their logs (maelstrom/cluster_check.py).
             **self._cluster_section(history),
         })
-
-    def _nemesis_section(self) -> dict:
-        """`nemesis`: how many of each nemesis op completed, with the kill nemesis how many
-        nodes it killed and started again (`kills`, `restarts`), and what group targets
-        resolved to. Nothing without a nemesis."""
-        if not self.nemeses:
-            return {}
-        counts = dict(sorted(self.nemesis_counts.items()))
-        section: dict[str, Any] = {"valid?": True, "counts": counts}
-        if any(isinstance(n, KillNemesis) for n in self.nemeses):
-            section["kills"] = self.kills
-            section["restarts"] = self.restarts
-        if self.view is not None:
-            section["targets-hit"] = self.nemesis_hits
-            section["deferred"] = sum(n.deferred for n in self.nemeses)
-        return {"nemesis": section}
 
     def _cluster_section(self, history: list) -> dict:
         from maelstrom.cluster_check import check_cluster, events_from_logs, failover_report

@@ -158,10 +158,10 @@ class TruthRunner(Runner):
             truth[node.id] = ({g: (c.role, c.term) for g, c in cores.items()},
                               {i for i, m in node.obj.meta.migrations.items()
                                if m["state"] == "moving"})
-        before = len(self.nemesis_hits)
+        before = len(self.nemesis_driver.hits)
         done = super()._nemesis_step(now, nem, heal)
-        if len(self.nemesis_hits) > before:
-            hit = self.nemesis_hits[-1]
+        if len(self.nemesis_driver.hits) > before:
+            hit = self.nemesis_driver.hits[-1]
             roles, moving = truth.get(hit["node"], ({}, set()))
             ok = roles.get(hit["group"]) == ("leader", hit["term"])
             if "migration" in hit:
