@@ -5,7 +5,22 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-__all__ = ["Progress", "progress_for", "CountProgress", "count_progress_for"]
+__all__ = ["Progress", "progress_for", "nemesis_state", "CountProgress", "count_progress_for"]
+
+
+def nemesis_state(partition: Any, nemeses: Any) -> str:
+    """What the nemeses are doing: the partition, and the nodes paused or killed now."""
+    nemeses = list(nemeses) or ([partition] if partition is not None else [])
+    if not nemeses:
+        return "no nemesis"
+    parts = []
+    for nem in nemeses:
+        if nem is partition:
+            parts.append(f"partition: {nem.shape}" if nem.partitioned else "network healed")
+        elif nem.active:
+            parts.append(f"{'killed' if nem.start_f == 'kill' else 'paused'} "
+                         + " ".join(nem.hit))
+    return ", ".join(parts) or "every node up"
 
 
 class Progress:
@@ -19,13 +34,7 @@ class Progress:
 
     def update(self, elapsed: float, runner: Any) -> None:
         c = runner.counts
-        nem = runner.nemesis
-        if nem is None:
-            nemesis = "no nemesis"
-        elif nem.partitioned:
-            nemesis = f"partition: {nem.shape}"
-        else:
-            nemesis = "network healed"
+        nemesis = nemesis_state(runner.nemesis, getattr(runner, "nemeses", ()))
         line = (f"[{runner.phase} {elapsed:7.1f}s] ops ok {c['ok']} fail {c['fail']} "
                 f"info {c['info']} | {nemesis} | faults {len(runner.faults)}")
         self.stream.write("\r\x1b[2K" + line)

@@ -325,3 +325,20 @@ def test_process_host_kill_and_restart(tmp_path):
     finally:
         codes = host.stop()
     assert codes["n0"] is not None
+
+
+def test_progress_line_says_which_nodes_are_down():
+    from maelstrom.nemesis import PartitionNemesis, PauseNemesis
+    from maelstrom.progress import nemesis_state
+
+    part = PartitionNemesis(NODES5, 1.0, random.Random(1))
+    kill = KillNemesis(NODES5, 1.0, random.Random(1), ("one",))
+    pause = PauseNemesis(NODES5, 1.0, random.Random(2), ("one",))
+    assert nemesis_state(None, []) == "no nemesis"
+    assert nemesis_state(None, [kill]) == "every node up"
+    assert nemesis_state(part, [part, kill, pause]) == "network healed"
+    killed = kill.step(0.0)[3]
+    paused = pause.step(0.0)[3]
+    assert nemesis_state(None, [kill, pause]) == f"killed {killed[0]}, paused {paused[0]}"
+    part.step(0.0)
+    assert nemesis_state(part, []) == f"partition: {part.shape}"
