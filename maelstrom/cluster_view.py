@@ -7,13 +7,14 @@ sends stderr there, the simulator writes each event at once), so one reader serv
 sans-IO (fed events, asked questions). Events used (docs/cluster.md):
 
 - `{"event": "role", "group": G, "term": T, "role": R, "node": N}`: N's role in group G;
-- `{"event": "meta_epoch", "epoch": E, "moving": [[id, slot, from, to], ...], ...}`: the slot
-  moves in flight in the meta state of epoch E.
+- `{"event": "meta_epoch", "epoch": E, "moving": [[id, slot, from, to], ...], "groups":
+  {"G": [voters...]}, ...}`: the slot moves in flight and each shard group's voters in the
+  meta state of epoch E.
 
 The leader of group G is the node whose latest role in G is `leader` in the highest term any
 node of G has reported; if that term has no leader yet (an election is on), G has none. A node
 the bench killed is forgotten until it reports again. The moves in flight are those of the
-highest epoch any node applied.
+highest epoch any node applied, and so are the groups' voters.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class ClusterView:
         self._roles: dict[Any, dict[str, tuple[int, str]]] = {}  # group -> node -> (term, role)
         self._epoch = -1
         self._moving: list[tuple[str, int, Any, Any]] = []
+        self._voters: dict[Any, list[str]] = {}  # shard group -> voters
 
     def feed(self, event: Any) -> None:
         """One event from a node's log (anything else is ignored)."""
@@ -54,6 +56,12 @@ class ClusterView:
                 self._epoch = epoch
                 self._moving = [tuple(m) for m in moving
                                 if isinstance(m, list) and len(m) == 4]
+                groups = event.get("groups")
+                if isinstance(groups, dict):
+                    self._voters = {int(g): sorted(v) for g, v in groups.items()
+                                    if isinstance(g, str) and g.isdigit()
+                                    and isinstance(v, list)
+                                    and all(isinstance(n, str) for n in v)}
 
     def forget(self, node: str) -> None:
         """`node` was killed: its roles are gone with its memory."""
@@ -69,6 +77,10 @@ class ClusterView:
         leaders = sorted(n for n, (term, role) in roles.items()
                          if term == top and role == "leader")
         return (leaders[0], top) if len(leaders) == 1 else None
+
+    def voters(self, group: Any) -> list[str]:
+        """The voters of shard group `group` by the latest meta state ([] if unknown)."""
+        return list(self._voters.get(group, ()))
 
     def shard_groups(self) -> list[Any]:
         """Shard groups any node reported a role in (the meta group, 0, excluded)."""

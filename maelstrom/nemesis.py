@@ -22,9 +22,11 @@ Targets (`--nemesis-targets`, as the `:targets` of jepsen.nemesis.combined): bes
 shapes, a nemesis may aim at a node chosen from what the cluster is doing now, as a `view`
 (maelstrom/cluster_view.py, built from the nodes' logs) reports it: `meta-leader`, `leader`
 (of a random shard group), `leader-G` (of group G), `migration-source` / `migration-target`
-(the leader of the source / target group of a slot move in flight). A partition isolates that
-node alone; a pause or kill hits it. When none of a nemesis's targets can be resolved (no
-leader known, no move in flight) it does nothing and tries again `TARGET_RETRY` s later.
+(the leader of the source / target group of a slot move in flight); or at a whole shard
+group's voters: `group-G`, `migration-source-group`, `migration-target-group`. A partition
+isolates those nodes from all others; a pause or kill hits them. When none of a nemesis's
+targets can be resolved (no leader known, no move in flight) it does nothing and tries again
+`TARGET_RETRY` s later.
 """
 
 from __future__ import annotations
@@ -41,16 +43,21 @@ __all__ = ["PartitionNemesis", "PauseNemesis", "KillNemesis", "PARTITION_SHAPES"
 
 PARTITION_SHAPES = ("one", "minority-third", "majority", "majorities-ring")
 # Targets that follow the cluster (resolved through a view); `leader-G` names group G.
-GROUP_TARGETS = ("meta-leader", "leader", "migration-source", "migration-target")
+GROUP_TARGETS = ("meta-leader", "leader", "migration-source", "migration-target",
+                 "migration-source-group", "migration-target-group")
 TARGET_RETRY = 0.1  # seconds until a nemesis whose targets all failed to resolve tries again
 
 
 def is_group_target(name: str) -> bool:
-    """Whether `name` is a target resolved from the cluster's state (`leader-3` included)."""
+    """Whether `name` is a target resolved from the cluster's state (`leader-3` and
+    `group-2` included)."""
     if name in GROUP_TARGETS:
         return True
-    head, _, tail = name.partition("leader-")
-    return not head and tail.isdigit()
+    for prefix in ("leader-", "group-"):
+        head, _, tail = name.partition(prefix)
+        if not head and tail.isdigit():
+            return True
+    return False
 
 
 def targets_for(kind: str, targets: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
@@ -63,40 +70,47 @@ def targets_for(kind: str, targets: list[str] | tuple[str, ...] | None) -> tuple
     if not usable:
         raise ValueError(f"none of the targets {', '.join(targets)} applies to the {kind} "
                          f"nemesis (it takes {', '.join(own)} or a group target: "
-                         f"{', '.join(GROUP_TARGETS)}, leader-G)")
+                         f"{', '.join(GROUP_TARGETS)}, leader-G, group-G)")
     return usable
 
 
-def resolve_target(target: str, view, rng: random.Random) -> tuple[str, dict] | None:
-    """The node a group target names now, with what made it the one (group, term, and the
-    migration for the migration targets), or None if the view cannot tell."""
+def resolve_target(target: str, view, rng: random.Random) -> tuple[list[str], dict] | None:
+    """The nodes a group target names now (one leader, or a shard group's voters), with what
+    made them the ones (group; the term of a leader; the migration for the migration targets),
+    or None if the view cannot tell."""
     if view is None:
         return None
+    mig = None
     if target == "meta-leader":
-        group, mig = 0, None
+        group = 0
     elif target == "leader":
         groups = [g for g in view.shard_groups() if view.leader(g) is not None]
         if not groups:
             return None
-        group, mig = rng.choice(groups), None
-    elif target.startswith("leader-"):
-        group, mig = int(target[7:]), None
+        group = rng.choice(groups)
+    elif target.startswith(("leader-", "group-")):
+        group = int(target.split("-", 1)[1])
     else:
-        moving = [m for m in view.moving()
-                  if view.leader(m[2] if target == "migration-source" else m[3]) is not None]
+        side = 2 if target.startswith("migration-source") else 3
+        known = view.voters if target.endswith("-group") else view.leader
+        moving = [m for m in view.moving() if known(m[side])]
         if not moving:
             return None
         mig = rng.choice(moving)
-        group = mig[2] if target == "migration-source" else mig[3]
+        group = mig[side]
+    why: dict = {"group": group}
+    if mig is not None:
+        why["migration"], why["slot"] = mig[0], mig[1]
+    if target.startswith("group-") or target.endswith("-group"):
+        voters = view.voters(group)
+        if not voters:
+            return None
+        return list(voters), why
     found = view.leader(group)
     if found is None:
         return None
-    node, term = found
-    why = {"group": group, "term": term}
-    if mig is not None:
-        why["migration"] = mig[0]
-        why["slot"] = mig[1]
-    return node, why
+    node, why["term"] = found
+    return [node], why
 
 
 def majority(n: int) -> int:
@@ -189,13 +203,13 @@ class _FlipFlop:
             self.next_at = now + TARGET_RETRY
         return done
 
-    def _pick(self) -> tuple[str, str | None, dict | None] | None:
-        """(target, node, why) for the next start: node and why only for a group target;
+    def _pick(self) -> tuple[str, list[str] | None, dict | None] | None:
+        """(target, nodes, why) for the next start: nodes and why only for a group target;
         None if no target resolves now. Without group targets this is one rng.choice."""
         self.last_hit = None
         if not self._group_targets:
             return self.rng.choice(self.targets), None, None
-        options: list[tuple[str, str | None, dict | None]] = []
+        options: list[tuple[str, list[str] | None, dict | None]] = []
         for target in self.targets:
             if is_group_target(target):
                 hit = resolve_target(target, self.view, self.rng)
@@ -205,16 +219,16 @@ class _FlipFlop:
                 options.append((target, None, None))
         if not options:
             return None
-        target, node, why = self.rng.choice(options)
-        if node is not None:
-            self.last_hit = {"target": target, "node": node, **why}
-        return target, node, why
+        target, nodes, why = self.rng.choice(options)
+        if nodes is not None:
+            self.last_hit = {"target": target, "nodes": list(nodes), **why}
+        return target, nodes, why
 
 
 class PartitionNemesis(_FlipFlop):
     """Decides when to partition or heal, and how. `step(now)` performs the next action and
     returns (f, invoke value, completion value, grudge); grudge None means heal. A group
-    target isolates the node it resolves to from all others."""
+    target isolates the nodes it resolves to from all others."""
 
     default_targets = PARTITION_SHAPES
 
@@ -233,9 +247,9 @@ class PartitionNemesis(_FlipFlop):
         picked = self._pick()
         if picked is None:
             return None
-        shape, node, _ = picked
-        if node is not None:
-            grudge = _complete_grudge([[node], [n for n in self.nodes if n != node]])
+        shape, chosen, _ = picked
+        if chosen is not None:
+            grudge = _complete_grudge([list(chosen), [n for n in self.nodes if n not in chosen]])
         else:
             grudge = grudge_for(shape, self.nodes, self.rng)
         self.partitioned = True
@@ -275,10 +289,8 @@ class _NodeFault(_FlipFlop):
         picked = self._pick()
         if picked is None:
             return None
-        target, node, _ = picked
-        if node is not None:
-            chosen = [node]
-        else:
+        target, chosen, _ = picked
+        if chosen is None:
             count = 1 if target == "one" else max(1, (len(self.nodes) - 1) // 2)
             chosen = self.rng.sample(self.nodes, count)
         self.hit = sorted(chosen, key=self.nodes.index)

@@ -131,7 +131,9 @@ class NemesisDriver:
         hit = {"time": int((now - self.runner.t0) * 1e9), "f": f, **hit}
         if len(self.hits) < _MAX_HITS:
             self.hits.append(hit)
-        return (f" -> {hit['node']} (leader of group {hit['group']} in term {hit['term']}"
+        whom = (f"leader of group {hit['group']} in term {hit['term']}" if "term" in hit
+                else f"voters of group {hit['group']}")
+        return (f" -> {' '.join(hit['nodes'])} ({whom}"
                 + (f", migration {hit['migration']} of slot {hit['slot']}"
                    if "migration" in hit else "") + ")")
 

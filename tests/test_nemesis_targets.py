@@ -47,13 +47,16 @@ def test_view_leader_is_the_leader_of_the_highest_term():
     assert v.leader(0) == ("n2", 4) and v.shard_groups() == [1]
 
 
-def test_view_moves_come_from_the_highest_epoch():
+def test_view_moves_and_voters_come_from_the_highest_epoch():
     v = ClusterView()
-    v.feed({"event": "meta_epoch", "epoch": 3, "moving": [["m1", 7, 1, 2]], "node": "n0"})
-    v.feed({"event": "meta_epoch", "epoch": 2, "moving": [], "node": "n1"})  # older: ignored
-    assert v.moving() == [("m1", 7, 1, 2)]
-    v.feed({"event": "meta_epoch", "epoch": 4, "moving": [], "node": "n1"})
-    assert v.moving() == []
+    v.feed({"event": "meta_epoch", "epoch": 3, "moving": [["m1", 7, 1, 2]], "node": "n0",
+            "groups": {"1": ["n2", "n0", "n1"], "2": ["n3", "n4", "n5"]}})
+    v.feed({"event": "meta_epoch", "epoch": 2, "moving": [], "node": "n1",
+            "groups": {"1": ["n6"]}})  # older: ignored
+    assert v.moving() == [("m1", 7, 1, 2)] and v.voters(1) == ["n0", "n1", "n2"]
+    v.feed({"event": "meta_epoch", "epoch": 4, "moving": [], "node": "n1",
+            "groups": {"1": ["n0", "n1", "n7"], "2": ["n3", "n4", "n5"]}})
+    assert v.moving() == [] and v.voters(1) == ["n0", "n1", "n7"] and v.voters(3) == []
 
 
 @pytest.mark.parametrize("junk", [None, 3, "x", [], {"event": "role"},
@@ -109,7 +112,7 @@ def test_partition_isolates_the_resolved_leader_and_waits_when_none_resolves():
     assert (f, inv) == ("start-partition", Keyword("meta-leader"))
     assert grudge["n3"] == frozenset(NODES) - {"n3"}
     assert all(grudge[n] == {"n3"} for n in NODES if n != "n3")
-    assert nem.last_hit == {"target": "meta-leader", "node": "n3", "group": 0, "term": 5}
+    assert nem.last_hit == {"target": "meta-leader", "nodes": ["n3"], "group": 0, "term": 5}
     nem.step(nem.next_at)  # heal
     view._fixed = {}  # an election is on: nobody to aim at
     at = nem.next_at
@@ -122,10 +125,26 @@ def test_kill_aims_at_a_migration_group_leader():
     src = KillNemesis(NODES, 1.0, random.Random(2), ("migration-source",), view=view)
     dst = KillNemesis(NODES, 1.0, random.Random(2), ("migration-target",), view=view)
     assert src.step(0.0)[2] == ["n0"] and dst.step(0.0)[2] == ["n4"]
-    assert src.last_hit == {"target": "migration-source", "node": "n0", "group": 1, "term": 2,
-                            "migration": "m9", "slot": 100}
+    assert src.last_hit == {"target": "migration-source", "nodes": ["n0"], "group": 1,
+                            "term": 2, "migration": "m9", "slot": 100}
     assert dst.last_hit["group"] == 2 and dst.last_hit["migration"] == "m9"
 
+
+def test_group_targets_hit_every_voter_of_the_group():
+    view = FixedView({1: ("n0", 2)}, moving=[("m9", 100, 1, 2)])
+    view.feed({"event": "meta_epoch", "epoch": 5, "moving": [],
+               "groups": {"1": ["n0", "n1", "n2"], "2": ["n2", "n3", "n4"]}})
+    part = PartitionNemesis(NODES, 1.0, random.Random(1), ("migration-target-group",),
+                            view=view)
+    f, inv, done, grudge = part.step(0.0)
+    assert inv == Keyword("migration-target-group")
+    assert grudge["n3"] == {"n0", "n1"} and grudge["n0"] == {"n2", "n3", "n4"}
+    assert part.last_hit == {"target": "migration-target-group", "nodes": ["n2", "n3", "n4"],
+                             "group": 2, "migration": "m9", "slot": 100}
+    kill = KillNemesis(NODES, 1.0, random.Random(1), ("group-1",), view=view)
+    assert kill.step(0.0)[2] == ["n0", "n1", "n2"]
+    gone = KillNemesis(NODES, 1.0, random.Random(1), ("group-7",), view=view)
+    assert gone.step(0.0) is None  # no such group (yet): deferred
 
 def test_cli_checks_targets(tmp_path):
     base = ["test", "--sim", "-w", "lin-kv", "--bin", RUN_PY, "--time-limit", "1", "--quiet",
@@ -162,8 +181,15 @@ class TruthRunner(Runner):
         done = super()._nemesis_step(now, nem, heal)
         if len(self.nemesis_driver.hits) > before:
             hit = self.nemesis_driver.hits[-1]
-            roles, moving = truth.get(hit["node"], ({}, set()))
-            ok = roles.get(hit["group"]) == ("leader", hit["term"])
+            if "term" in hit:  # a leader: its own core says so
+                roles, moving = truth.get(hit["nodes"][0], ({}, set()))
+                ok = len(hit["nodes"]) == 1 \
+                    and roles.get(hit["group"]) == ("leader", hit["term"])
+            else:  # a group: the voters the most advanced meta state lists
+                meta = max((n.obj.meta for n in self.host.nodes if n.obj is not None),
+                           key=lambda m: m.epoch)
+                ok = hit["nodes"] == sorted(meta.groups[hit["group"]].voters)
+                moving = {i for i, m in meta.migrations.items() if m["state"] == "moving"}
             if "migration" in hit:
                 ok = ok and hit["migration"] in moving
             (self.checked if ok else self.misses).append(hit)
@@ -207,6 +233,18 @@ def test_migration_targets_hit_a_moving_group_leader(tmp_path):
     assert r.results["valid?"] is True
 
 
+def test_group_targets_isolate_a_moving_group_in_the_simulator(tmp_path):
+    runner, r = sim_run(tmp_path, "slot-migration",
+                        ["migration-source-group", "migration-target-group", "group-1"],
+                        nemesis=("partition", "pause"), seed=5)
+    hits = r.results["nemesis"]["targets-hit"]
+    assert runner.misses == [] and len(runner.checked) == len(hits) >= 6
+    assert {h["target"] for h in hits} == {"migration-source-group", "migration-target-group",
+                                           "group-1"}
+    assert all(len(h["nodes"]) == 3 for h in hits)
+    assert r.results["valid?"] is True
+
+
 def test_a_view_that_names_followers_is_caught(tmp_path, monkeypatch):
     """The truth check bites: a view that names a follower of the group as its leader."""
 
@@ -218,6 +256,19 @@ def test_a_view_that_names_followers_is_caught(tmp_path, monkeypatch):
 
     monkeypatch.setattr("maelstrom.cluster_view.ClusterView", FollowerView)
     runner, r = sim_run(tmp_path, "lin-kv", ["meta-leader"], seed=4)
+    assert runner.misses and not runner.checked
+
+
+def test_a_view_with_the_wrong_voters_is_caught(tmp_path, monkeypatch):
+    """The truth check bites for group targets too: a view that names another group's
+    voters."""
+
+    class WrongVoters(ClusterView):
+        def voters(self, group):
+            return super().voters(group % 3 + 1)
+
+    monkeypatch.setattr("maelstrom.cluster_view.ClusterView", WrongVoters)
+    runner, r = sim_run(tmp_path, "lin-kv", ["group-1", "group-2"], seed=4)
     assert runner.misses and not runner.checked
 
 
@@ -244,7 +295,7 @@ def test_process_backend_isolates_the_meta_leader(tmp_path):
     for hit in hits:
         at = origin + hit["time"] / 1e9
         seen = [e for e in events if e["t"] <= at]
-        latest = [e for e in seen if e["node"] == hit["node"]][-1]
+        latest = [e for e in seen if e["node"] == hit["nodes"][0]][-1]
         assert (latest["role"], latest["term"]) == ("leader", hit["term"])
         # (a margin for a line the node had logged but not yet flushed when the bench read)
         assert max(e["term"] for e in seen if e["t"] <= at - 0.02) == hit["term"]

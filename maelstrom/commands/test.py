@@ -66,7 +66,8 @@ def parse_nemesis(text: str | None) -> list[str]:
 def parse_nemesis_targets(text: str | None, faults: list[str]) -> list[str]:
     """`--nemesis-targets`: Jepsen's shapes (one, minority-third, majority, majorities-ring,
     minority) and group targets (meta-leader, leader, leader-G, migration-source,
-    migration-target), each nemesis taking those it can use."""
+    migration-target; group-G, migration-source-group, migration-target-group), each nemesis
+    taking those it can use."""
     from maelstrom.nemesis import (GROUP_TARGETS, PARTITION_SHAPES, PAUSE_TARGETS,
                                    is_group_target, targets_for)
 
@@ -77,8 +78,9 @@ def parse_nemesis_targets(text: str | None, faults: list[str]) -> list[str]:
     for t in targets:
         if t not in known and not is_group_target(t):
             raise BenchError(f"--nemesis-targets {t}: unknown target; must be one of "
-                             f"{', '.join(sorted(known))}, {', '.join(GROUP_TARGETS)} or "
-                             f"leader-G (G a group id, 0 the meta group)")
+                             f"{', '.join(sorted(known))}, {', '.join(GROUP_TARGETS)}, "
+                             f"leader-G (G a group id, 0 the meta group) or group-G (a shard "
+                             f"group's voters)")
     if not faults:
         raise BenchError("--nemesis-targets needs --nemesis")
     for f in faults:
@@ -130,7 +132,9 @@ def test_options(f=None, *, exclude: tuple[str, ...] = ()):
                      help="Comma-separated targets of the nemeses: Jepsen's (one, "
                           "minority-third, majority, majorities-ring, minority) and the "
                           "cluster's (meta-leader, leader, leader-G, migration-source, "
-                          "migration-target). Default: each nemesis's Jepsen targets."),
+                          "migration-target: a leader; group-G, migration-source-group, "
+                          "migration-target-group: a shard group's voters). Default: each "
+                          "nemesis's Jepsen targets."),
         click.option("--lose-unsynced", is_flag=True,
                      help="With --sim and --nemesis kill: a killed node loses the writes it "
                           "had not synced (a power cut, not just a process crash)."),
