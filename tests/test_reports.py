@@ -319,6 +319,9 @@ def test_test_command_writes_reports_and_check_out_too(tmp_path):
                          "linear-0.html"} <= {p.name for p in out.iterdir()}
     assert "wrote 1 timeline page (" in r.stdout
     assert 'href="timeline-0.html"' in (out / "linear-0.html").read_text()
+    # the history file of a run: its directory's journal and logs are found too
+    r = maelstrom_cli("check", str(run / "history.edn"), "--out", str(tmp_path / "out2"))
+    assert {"messages.svg", "cluster.html"} <= {p.name for p in (tmp_path / "out2").iterdir()}
     # --no-reports: none of them; a bad window: a usage error before anything runs
     r = maelstrom_cli(*STALE_FLAGS, "--store", str(tmp_path / "b"), "--no-reports")
     assert r.returncode == 1

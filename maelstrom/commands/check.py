@@ -127,13 +127,14 @@ def _write_out(out: Path, result: dict, model: str) -> list[Path]:
 
 def _write_reports(out: Path, path: Path, ops: list, result: dict, model: str) -> list[Path]:
     """The reports (maelstrom/reports) next to the pictures: plots and timelines from the
-    history; messages.svg and cluster.html too when PATH is a store run with its journal and
-    node logs. Returns the files written (timelines summed up in one line by the caller)."""
+    history; messages.svg and cluster.html too when PATH is a store run (or a history file in
+    one) with its journal and node logs. Returns the files written (timelines summed up in one line by the caller)."""
     from maelstrom.commands.replay import run_dir
     from maelstrom.reports import ReportOptions
     from maelstrom.reports.cli import render_run
 
-    source = run_dir(Path(path))
+    path = Path(path)
+    source = run_dir(path) or (run_dir(path.parent) if path.is_file() else None)
     report = render_run(out, ReportOptions(), ops,
                         {"workload": result} if model == "lin-kv" else {"workload": {}},
                         journal_dir=source if source is not None and source.resolve()
