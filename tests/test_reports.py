@@ -386,3 +386,20 @@ def test_cluster_view_gossip_lanes():
     page = cluster_view.render(data, [], [], 6.0)
     tags = re.findall(r'<g class="gossip" data-member="(\w+)" data-state="(\w+)">', page)
     assert tags == [("n1", "suspect"), ("n1", "dead"), ("n2", "suspect")]
+
+
+def test_cluster_view_membership_marks_once_per_change():
+    """Every member logs a configuration and a finished request: one mark each."""
+    from maelstrom.reports import cluster_view
+
+    events = []
+    for node, t in (("n0", 1.0), ("n1", 1.1), ("n2", 1.2)):
+        events.append({"event": "membership", "t": t, "node": node, "group": 1,
+                       "voters": ["n0", "n2"], "learners": ["n3"], "old": None})
+        events.append({"event": "membership_done", "t": t + 0.5, "node": node,
+                       "id": "n0:7"})
+    events.append({"event": "membership", "t": 0.9, "node": "n0", "group": 1,
+                   "voters": ["n0", "n2"], "learners": [], "old": ["n0", "n1", "n2"]})  # joint
+    data = cluster_view.build(sorted(events, key=lambda e: e["t"]))
+    assert [(c["t"], c["voters"]) for c in data["configs"]] == [(1.0, ["n0", "n2"])]
+    assert [d["t"] for d in data["members_done"]] == [1.5]

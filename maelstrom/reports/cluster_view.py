@@ -62,6 +62,7 @@ def build(events: list[dict]) -> dict:
     migrations: dict[Any, dict] = {}
     configs: list[dict] = []
     members_done: list[dict] = []
+    done_ids: set = set()
     health: list[dict] = []
     gossip: dict[str, list[dict]] = {}            # member -> [{start, end, state, observers}]
     views: dict[str, dict[str, str]] = {}         # member -> observer -> state
@@ -115,7 +116,11 @@ def build(events: list[dict]) -> dict:
             configs.append({"t": t, "group": g, "node": node, "voters": e.get("voters"),
                             "learners": e.get("learners")})
         elif kind == "membership_done":
-            members_done.append(e)
+            rid = e.get("id")
+            key = rid if isinstance(rid, (int, str)) else id(e)
+            if key not in done_ids:  # every node logs it: the first time it was done
+                done_ids.add(key)
+                members_done.append(e)
         elif kind == "gossip_member":
             _gossip(gossip, views, e)
         elif kind in ("fail", "pfail", "fail_cleared", "failover", "check_quorum_failed",
