@@ -123,6 +123,23 @@ def test_serve_refuses_what_is_not_a_run_file(served, tmp_path):
     assert get(f"{base}/run/lin-kv/{broken.name}/")[0] == 200
 
 
+def test_a_sweeps_kept_runs_are_listed_and_served(served):
+    import shutil
+
+    base, root, runs = served
+    kept = root / "sweep" / "20261130T000000.000Z" / "seed-7"
+    shutil.copytree(runs["invalid"], kept)
+    (root / "sweep" / "20261130T000000.000Z" / ".scratch").mkdir()  # hidden: never a run
+    _, _, body = get(base + "/?invalid=1")
+    assert "/run/sweep/20261130T000000.000Z/seed-7/" in run_links(body)
+    status, _, page = get(base + "/run/sweep/20261130T000000.000Z/seed-7/")
+    assert status == 200 and b'id="verdict">invalid<' in page
+    assert b'href="/run/sweep/20261130T000000.000Z/seed-7/timeline-0.html"' in page
+    status, ctype, data = get(base + "/run/sweep/20261130T000000.000Z/seed-7/rate.png")
+    assert status == 200 and data.startswith(b"\x89PNG")
+    assert get(base + "/run/sweep/20261130T000000.000Z/seed-7")[0] == 200  # redirected
+
+
 def test_serve_command_listens_on_loopback(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "maelstrom", "serve", "--port", "0",
                              str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -89,7 +89,7 @@ def test_click_from_run_list_to_the_invalid_keys_timeline(browser, served):
     assert [r.get_attribute("data-verdict") for r in rows] == ["invalid", "valid"]
     browser.find_element(By.ID, "only-invalid").click()
     links = browser.find_elements(By.CSS_SELECTOR, "a.run-link")
-    assert [a.text for a in links] == [runs["invalid"].name]
+    assert [a.text for a in links] == [f"lin-kv/{runs['invalid'].name}"]
     links[0].click()
     assert browser.find_element(By.ID, "verdict").text == "invalid"
     assert browser.current_url.endswith(f"/run/lin-kv/{runs['invalid'].name}/")

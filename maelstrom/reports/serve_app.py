@@ -2,7 +2,8 @@
 
     /                          runs, newest first: verdict, workload, nodes, seed, duration;
                                ?invalid=1 keeps the runs that are not valid
-    /run/<workload>/<run>/     one run: verdict and key figures, the parts that failed, each
+    /run/<workload>/<run>/     one run (a sweep's kept run: /run/sweep/<time>/seed-N/):
+                               verdict and key figures, the parts that failed, each
                                invalid key's counterexample and timeline, plots, messages.svg,
                                cluster.html, logs and files, and the command that replays it
     /run/<workload>/<run>/F    a file of that run (relative links between reports just work)
@@ -50,7 +51,7 @@ FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
 @dataclass
 class RunInfo:
     workload: str
-    name: str
+    rel: str              # the run's directory in the store: lin-kv/<time>, sweep/<time>/seed-N
     path: Path
     verdict: str          # valid / invalid / unknown / none (no results yet)
     nodes: Any
@@ -62,7 +63,7 @@ class RunInfo:
 
     @property
     def url(self) -> str:
-        return f"/run/{quote(self.workload)}/{quote(self.name)}/"
+        return f"/run/{quote(self.rel)}/"
 
 
 def _verdict(v: Any) -> str:
@@ -111,40 +112,44 @@ class StoreApp:
             self._cache[path] = (mtime, data)
         return data
 
-    def run_dir(self, workload: str, name: str) -> Path | None:
-        if not workload or not name or any(p in ("", ".", "..") or "/" in p or "\\" in p
-                                           for p in (workload, name)):
+    def run_dir(self, parts: list[str]) -> Path | None:
+        """The run directory `parts` names under the store: <workload>/<time>, or a sweep's
+        kept run sweep/<time>/seed-N; None unless it is a real directory (no symbolic link on
+        the way: not `latest`, `current`) holding options.json."""
+        if len(parts) not in (2, 3) or any(p in ("", ".", "..") or p.startswith(".")
+                                           or "/" in p or "\\" in p for p in parts):
             return None
-        path = self.root / workload / name
-        if path.is_symlink() or not path.is_dir() or not (path / "options.json").is_file():
-            return None
-        return path
+        path = self.root
+        for p in parts:
+            path = path / p
+            if path.is_symlink() or not path.is_dir():
+                return None
+        return path if (path / "options.json").is_file() else None
 
     def runs(self) -> list[RunInfo]:
         out = []
-        try:
-            workloads = [p for p in self.root.iterdir() if p.is_dir() and not p.is_symlink()]
-        except OSError:
-            return out
-        for wdir in workloads:
+        for pattern in ("*/*/options.json", "*/*/*/options.json"):
             try:
-                entries = list(wdir.iterdir())
+                found = list(self.root.glob(pattern))
             except OSError:
                 continue
-            for run in entries:
-                if run.is_symlink() or not run.is_dir() or not (run / "options.json").is_file():
-                    continue
-                out.append(self.info(wdir.name, run))
-        out.sort(key=lambda r: (r.name[:19], r.name), reverse=True)
+            for opts in found:
+                parts = list(opts.parent.relative_to(self.root).parts)
+                run = self.run_dir(parts)
+                if run is not None:
+                    out.append(self.info(parts, run))
+        # newest first: the second part is the run's (or the sweep's) UTC time
+        out.sort(key=lambda r: (r.rel.split("/")[1][:23], r.rel), reverse=True)
         return out
 
-    def info(self, workload: str, run: Path) -> RunInfo:
+    def info(self, parts: list[str], run: Path) -> RunInfo:
         opts = _load_json(run / "options.json")
         opts = opts if isinstance(opts, dict) else {}
         results = self._results(run)
         valid = results.get("valid?") if isinstance(results, dict) else None
         if isinstance(valid, str):
             valid = "unknown"
+        workload = str(opts.get("workload") or parts[0])
         duration = None
         started = _stamp_time(run.name)
         if started is not None and isinstance(results, dict):
@@ -155,7 +160,7 @@ class StoreApp:
             except OSError:
                 pass
         nemesis = opts.get("nemesis")
-        return RunInfo(workload, run.name, run, _verdict(valid), opts.get("node_count"),
+        return RunInfo(workload, "/".join(parts), run, _verdict(valid), opts.get("node_count"),
                        opts.get("seed"), duration, opts.get("time_limit"), bool(opts.get("sim")),
                        ",".join(map(str, nemesis)) if isinstance(nemesis, list) else "")
 
@@ -167,7 +172,7 @@ class StoreApp:
         for r in shown:
             rows.append(
                 f'<tr class="run" data-verdict="{r.verdict}"><td><a class="run-link" '
-                f'href="{r.url}">{escape(r.name)}</a></td><td class="{r.verdict}">{r.verdict}'
+                f'href="{r.url}">{escape(r.rel)}</a></td><td class="{r.verdict}">{r.verdict}'
                 f'</td><td>{escape(r.workload)}</td><td>{escape(str(r.nodes))}</td>'
                 f'<td>{escape(str(r.seed))}</td><td>{escape(str(r.time_limit))} s</td><td>'
                 + (f"{r.duration:.1f} s" if r.duration is not None else "")
@@ -183,10 +188,11 @@ class StoreApp:
 {"".join(rows)}
 </table>""")
 
-    def run_page(self, workload: str, run: Path) -> str:
+    def run_page(self, parts: list[str], run: Path) -> str:
         from maelstrom.commands.replay import command_line, options_from_dict
 
-        info = self.info(workload, run)
+        info = self.info(parts, run)
+        workload = info.workload
         results = self._results(run)
         results = results if isinstance(results, dict) else {}
         parts = []
@@ -245,9 +251,9 @@ class StoreApp:
         except Exception:
             cmd = ""
         replay = f"maelstrom replay {run.resolve()}"
-        return _page(f"{workload} {run.name}", f"""
+        return _page(f"{workload} {info.rel}", f"""
 <p><a href="/">all runs</a> · <a href="/?invalid=1">runs that are not valid</a></p>
-<h2>{escape(workload)} {escape(run.name)}:
+<h2>{escape(workload)} {escape(info.rel)}:
 <span class="{info.verdict}" id="verdict">{info.verdict}</span></h2>
 <p>nodes {escape(str(info.nodes))} · seed {escape(str(info.seed))} ·
 {"sim" if info.sim else "processes"} · nemesis {escape(info.nemesis) or "none"} ·
@@ -327,22 +333,28 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/favicon.svg", "/favicon.ico"):
             self._send(200, TYPES[".svg"], FAVICON, head)
             return
-        m = re.fullmatch(r"/run/([^/]+)/([^/]+)(/.*)?", path)
-        run = app.run_dir(m.group(1), m.group(2)) if m else None
+        parts = path[5:].split("/") if path.startswith("/run/") else []
+        run, rest = None, []
+        for n in (3, 2):  # a sweep's kept run, else <workload>/<time>
+            run = app.run_dir(parts[:n]) if len(parts) >= n else None
+            if run is not None:
+                rest = parts[n:]
+                break
         if run is None:
             self._send(404, "text/plain; charset=utf-8", b"not found\n", head)
             return
-        rest = m.group(3)
-        if rest is None:
+        base = "/run/" + quote("/".join(parts[:len(parts) - len(rest)])) + "/"
+        if not rest:
             self.send_response(301)
-            self.send_header("Location", f"/run/{quote(m.group(1))}/{quote(m.group(2))}/")
+            self.send_header("Location", base)
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if rest == "/":
-            self._send(200, TYPES[".html"], app.run_page(m.group(1), run).encode("utf-8"), head)
+        if rest == [""]:
+            page = app.run_page(parts[:len(parts) - 1], run)
+            self._send(200, TYPES[".html"], page.encode("utf-8"), head)
             return
-        file = app.file(run, rest)
+        file = app.file(run, "/".join(rest))
         if file is None:
             self._send(404, "text/plain; charset=utf-8", b"not found\n", head)
             return
