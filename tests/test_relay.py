@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import maelstrom.runner as runner_module
+import maelstrom.nemesis_driver as nemesis_driver_module
 from maelstrom.cli import main
 from maelstrom.edn import Keyword
 from maelstrom.history import read_history
@@ -98,7 +98,7 @@ def test_a_relayed_message_obeys_partitions(tmp_path, monkeypatch, backend, cut)
     """With n1 cut from n0, the requests n1 relays for its clients never reach n0 (the printed
     src is a client, which no partition names: routing by src would deliver them); n2's do.
     Without the cut, n1's clients are served: the test can fail."""
-    monkeypatch.setattr(runner_module, "PartitionNemesis", CutRelayFromLeader)
+    monkeypatch.setattr(nemesis_driver_module, "PartitionNemesis", CutRelayFromLeader)
     nemesis = ["--nemesis", "partition", "--nemesis-interval", "10000"] if cut else []
     code, out, store = run(tmp_path, *LIN_KV, *backend, "--bin", str(RELAY_KV), *nemesis,
                            "--recovery-time", "0", "--seed", "5")
