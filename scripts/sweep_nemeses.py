@@ -2,7 +2,8 @@
 """Simulated runs of our Raft node under the kill / pause / partition nemeses and their
 group-aware targets (docs/bench.md, "Nemeses"): one row per seed with the verdict, what broke
 (the results parts that are not valid, the first invariant violation), the nodes killed and
-restarted, and how many nemesis starts hit each target (and were deferred for want of one).
+restarted, how many nemesis starts hit each target (and were deferred for want of one), and
+with slot moves how many were done and aborted.
 
     scripts/sweep_nemeses.py --seeds 1-20 --nemesis kill,partition [--targets meta-leader,leader]
         [--workload lin-kv] [--node-count 5] [--time-limit 20] [--interval 3] [--lose-unsynced]
@@ -44,6 +45,7 @@ def run_one(opts: TestOptions) -> dict:
             "kills": nem.get("kills", 0), "restarts": nem.get("restarts", 0),
             "hits": Counter(h["target"] for h in nem.get("targets-hit", [])),
             "deferred": nem.get("deferred", 0), "ok": r["availability"]["ok-fraction"],
+            "moves": r.get("cluster", {}).get("migrations"),
             "wall": time.perf_counter() - start}
 
 
@@ -88,6 +90,8 @@ def main() -> int:
                       f"ok {row['ok']:.3f}  kills {row['kills']:>2}  restarts "
                       f"{row['restarts']:>2}  {hits}"
                       + (f"  deferred {row['deferred']}" if targets else "")
+                      + (f"  moves done {row['moves']['done']} aborted "
+                         f"{row['moves']['aborted']}" if row["moves"] else "")
                       + (f"  broken: {','.join(row['broken'])}" if row["broken"] else "")
                       + (f"  ({row['violation'][:70]})" if row["violation"] else ""),
                       flush=True)
@@ -102,6 +106,9 @@ def main() -> int:
           f"{sum(r['restarts'] for r in rows)}"
           + (f"; hits {dict(sorted(hits.items()))}, deferred "
              f"{sum(r['deferred'] for r in rows)}" if targets else "")
+          + (f"; moves done {sum(r['moves']['done'] for r in rows if r['moves'])}, aborted "
+             f"{sum(r['moves']['aborted'] for r in rows if r['moves'])}"
+             if any(r["moves"] for r in rows) else "")
           + f"; wall {sum(r['wall'] for r in rows):.1f} s in all")
     return 0
 
