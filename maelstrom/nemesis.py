@@ -166,7 +166,7 @@ class _FlipFlop:
     its targets resolves now (then `step` returns None and tries again TARGET_RETRY later).
 
     `targets` (default: the subclass's own) may include group targets, resolved through
-    `view`; `last_hit` then says which node the last start hit and why."""
+    `view`; `last_hit` then says which nodes the last start hit and why."""
 
     default_targets: tuple[str, ...] = ()
 
