@@ -372,7 +372,8 @@ def summary(results: dict, store, seed: int) -> str:
         f"({net['servers'].get('msgs-per-op', 0):.2f} between servers)",
     ]
     for name, part in results.items():
-        if isinstance(part, dict) and part.get("valid?") is not True:
+        # (A section without a verdict, e.g. `gossip`, is a report: nothing to flag.)
+        if isinstance(part, dict) and "valid?" in part and part["valid?"] is not True:
             lines.append(f"{name}: valid? {_edn(part.get('valid?'))}"
                          + (f" ({part['error']})" if isinstance(part.get("error"), str) else ""))
             if name == "workload":
