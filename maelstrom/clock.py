@@ -47,7 +47,7 @@ class VirtualClock:
     def now(self) -> float:
         return self._now - self._offset
 
-    # Simulated nodes log this clock's now() as `t` (maelstrom/sim.py).
+    # Simulated nodes log this clock's now() as `t` (maelstrom/hosts/sim.py).
     log_origin = 0.0
 
     def reset(self) -> None:

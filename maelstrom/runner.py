@@ -2,7 +2,7 @@
 
 The loop is parameterised by a clock and a node host, so the same code runs real processes in
 real time (`ProcessHost`, `RealClock`) and, with `sim`, in-process node cores in virtual time
-(`maelstrom.sim.SimHost`, `VirtualClock`). Every decision draws from one seeded `random.Random`
+(`maelstrom.hosts.sim.SimHost`, `VirtualClock`). Every decision draws from one seeded `random.Random`
 tree: `seed` -> independent sub-generators for the schedule, the workload's operations, network
 latencies, the nemesis and the network's extra faults, each derived in a fixed order so that
 adding draws to one never shifts another. (The simulator seeds its nodes from the seed too.)
@@ -42,7 +42,7 @@ from maelstrom.edn import excerpt
 from maelstrom.history import Op
 from maelstrom.nemesis_driver import NemesisDriver
 from maelstrom.network import Network
-from maelstrom.process import ProcessHost, stderr_tail
+from maelstrom.hosts.process import ProcessHost, stderr_tail
 from maelstrom.results import (availability, client_completions, compose, perf, stats,
                                verdict_exit_code)
 from maelstrom.store import Store
@@ -86,7 +86,7 @@ class TestOptions:
     init_timeout: float = 10.0
     recovery_time: float | None = None  # None: 10 s with a nemesis, 0 without
     store: str = "store"
-    # The deterministic simulator (maelstrom/sim.py) and its extra faults.
+    # The deterministic simulator (maelstrom/hosts/sim.py) and its extra faults.
     sim: bool = False
     sim_node: str | None = None  # "module:Class" or "file.py:Class"; None: --bin's `Server`
     loss: float = 0.0            # probability a server-to-server message is lost
@@ -646,7 +646,7 @@ class Runner:
 
 
     def _sim_host(self, opts: TestOptions, log_dir: Path, log: Callable[[str], None]) -> Any:
-        from maelstrom.sim import SimHost  # only the simulator needs it
+        from maelstrom.hosts.sim import SimHost  # only the simulator needs it
 
         return SimHost.for_options(opts, self.clock, log_dir, log)
 

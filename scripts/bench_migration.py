@@ -6,7 +6,7 @@ does to request latency (issue 12's benchmark), on two backends that run the sam
   one-way latency (--latency-ms), no faults. Nodes take no CPU time there: it gives the
   protocol's own cost.
 - `process`: real node processes (node/run.py) on stdin/stdout pipes, in real time
-  (maelstrom/process.py's ProcessHost; the bench relays node-to-node messages at once, so the
+  (maelstrom/hosts/process.py's ProcessHost; the bench relays node-to-node messages at once, so the
   network adds no latency, only the bench's hop). Configured as the simulator's cluster:
   FERRITE_CLUSTER_SHARDS=3, --nodes (9: three disjoint groups of 3 voters).
 
@@ -51,7 +51,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from maelstrom.process import ProcessHost  # noqa: E402
+from maelstrom.hosts.process import ProcessHost  # noqa: E402
 from node.cluster.config import CONFIG_ENV, ENV_PREFIX, ClusterConfig  # noqa: E402
 from node.cluster.slots import key_slot  # noqa: E402
 from node.raft.timing import DEFAULT as TIMING  # noqa: E402

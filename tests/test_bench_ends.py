@@ -21,7 +21,7 @@ from maelstrom.cli import main
 from maelstrom.clock import VirtualClock
 from maelstrom.history import read_history
 from maelstrom.runner import Interrupted, Runner, TestOptions
-from maelstrom.sim import SimHost
+from maelstrom.hosts.sim import SimHost
 from test_bench_runner import echo_node, handler_node
 from workloads import WORKLOADS
 

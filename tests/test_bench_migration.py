@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from maelstrom.sim import load_node_class
+from maelstrom.hosts.sim import load_node_class
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = str(ROOT / "tests" / "nodes" / "broken_moves.py")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from maelstrom.process import ProcessHost
+from maelstrom.hosts.process import ProcessHost
 
 
 def _dead(pid: int, within: float = 10.0) -> bool:

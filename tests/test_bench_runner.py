@@ -1,6 +1,6 @@
 """The runner loop with in-process nodes in virtual time (no processes, no sleeping).
 
-The nodes are plain handler functions run by the simulator's host (maelstrom/sim.py
+The nodes are plain handler functions run by the simulator's host (maelstrom/hosts/sim.py
 `SimHost`), which advances a VirtualClock when nothing is pending: enough to test the loop
 itself fast and exactly, including garbage output (handlers return raw lines).
 """
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from maelstrom.clock import VirtualClock
 from maelstrom.runner import Runner, TestOptions
-from maelstrom.sim import SimHost
+from maelstrom.hosts.sim import SimHost
 from workloads import WORKLOADS
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from maelstrom.clock import VirtualClock
 from maelstrom.edn import Keyword
 from maelstrom.nemesis import KillNemesis
-from maelstrom.process import ProcessHost
+from maelstrom.hosts.process import ProcessHost
 from maelstrom.runner import Runner, TestOptions
-from maelstrom.sim import SimHost
+from maelstrom.hosts.sim import SimHost
 from workloads import WORKLOADS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""The deterministic simulator (maelstrom/sim.py): byte-identical runs per seed, virtual time,
+"""The deterministic simulator (maelstrom/hosts/sim.py): byte-identical runs per seed, virtual time,
 node loading, and a node object that misbehaves never crashes the bench."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from maelstrom.clock import VirtualClock
 from maelstrom.errors import BenchError
 from maelstrom.runner import Runner, TestOptions
-from maelstrom.sim import SimHost, load_node_class, node_seeds
+from maelstrom.hosts.sim import SimHost, load_node_class, node_seeds
 from workloads import WORKLOADS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -191,7 +191,7 @@ def make_options(workload, bin_, node_count, time_limit, rate, concurrency, late
                  no_invariants=False, nemesis_targets=None, lose_unsynced=False):
     """Validate the flags of `test_options` and build TestOptions (BenchError if bad).
     A missing seed is drawn at random here, so it can be printed and replayed."""
-    from maelstrom.process import resolve_bin
+    from maelstrom.hosts.process import resolve_bin
     from maelstrom.runner import TestOptions
     from workloads import WORKLOADS
 
@@ -221,7 +221,7 @@ def make_options(workload, bin_, node_count, time_limit, rate, concurrency, late
     if sim_node and not sim:
         raise BenchError("--sim-node needs --sim")
     if sim:
-        from maelstrom.sim import load_node_class
+        from maelstrom.hosts.sim import load_node_class
 
         bin_path = str(Path(bin_).resolve()) if bin_ else ""
         if sim_node:
