@@ -135,6 +135,11 @@ class Server(Endpoint):
         self._leaders: dict[Any, str | None] = {}
         self._init_proposed_term = -1
         self._reply_src: str | None = None
+        # Request ids (slot moves, membership requests) are this node's id, a tag of this
+        # incarnation of the process and a counter: a node started again after a kill must not
+        # reuse the ids of its earlier life, which the meta log has already decided.
+        self._id_tag = f"{self._rng.getrandbits(32):08x}"
+        self._id_counter = 0
 
     # ----------------------------------------------------------------------------------------
     # Public interface
@@ -460,6 +465,11 @@ class Server(Endpoint):
         self.migrations.wake_now(now)
         self.members.wake_now(now)
         self.requests.new_map(now, out)
+
+    def new_request_id(self, kind: str) -> str:
+        """A request id no node, and no earlier life of this node, has used: NODE.TAG:KIND N."""
+        self._id_counter += 1
+        return f"{self.node_id}.{self._id_tag}:{kind}{self._id_counter}"
 
     def propose_meta(self, now: float, entry: dict) -> bool:
         """Propose `entry` to the meta log (forwarded to its leader); False if none known."""

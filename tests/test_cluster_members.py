@@ -90,3 +90,18 @@ def test_membership_errors_are_clear() -> None:
     last = sorted(voters)[2]
     assert _ask(c, "n0", {"type": "remove_member", "msg_id": 45, "group": 3,
                           "node": last})["code"] == 22
+
+
+def test_request_ids_differ_across_lives_of_a_node() -> None:
+    # A node killed and started again (a new process, a new seed) must not reuse the ids of
+    # requests the meta log has already decided (they would be ignored, and their old answer
+    # given to the new request).
+    from node.server import Server
+
+    lives = []
+    for seed in (1, 2):
+        server = Server(seed=seed)
+        server.node_id = "n3"
+        lives.append([server.new_request_id("m") for _ in range(3)])
+    assert len(set(lives[0] + lives[1])) == 6
+    assert all(i.startswith("n3.") for i in lives[0] + lives[1])

@@ -71,7 +71,6 @@ class Health(Driver):
         self._ops_at = now
         self._ops_seen = 0
         self._dead_since: dict[str, float] = {}   # member -> when we last saw it turn dead
-        self._proposals = 0
         self.next_check = now + CHECK_EVERY
 
     # -- driving --------------------------------------------------------------------------------
@@ -169,8 +168,7 @@ class Health(Driver):
             candidate = self._candidate(members, alive) if gone else None
             if candidate is None or not self._due(now, str(group), gone[0], PROPOSE_EVERY):
                 continue
-            self._proposals += 1
-            entry = {"op": "member_request", "id": f"{host.node_id}:g{self._proposals}",
+            entry = {"op": "member_request", "id": host.new_request_id("g"),
                      "group": group, "action": "replace", "node": gone[0], "with": candidate}
             host.propose_meta(now, entry)
             host._emit({"event": "replacement_proposed", "group": group, "dead": gone[0],

@@ -50,7 +50,6 @@ class Members(Driver):
     def __init__(self, host: Any) -> None:
         self.host = host
         super().__init__()
-        self._counter = 0
         self._admin: dict[str, tuple[str, int, str]] = {}  # request id -> (client, msg_id, type)
         self.completed = 0
 
@@ -68,8 +67,7 @@ class Members(Driver):
             code = P.MALFORMED_REQUEST if why.startswith("unknown") else P.PRECONDITION_FAILED
             host._reply_error(out, src, msg_id, code, why)
             return
-        self._counter += 1
-        req_id = f"{host.node_id}:m{self._counter}"
+        req_id = host.new_request_id("m")
         entry = {"op": "member_request", "id": req_id, "group": group, "action": action,
                  "node": node}
         if action == "replace":

@@ -50,7 +50,6 @@ class Migrations(Driver):
     def __init__(self, host: Any) -> None:
         self.host = host
         super().__init__()
-        self._counter = 0
         self._done_with: set[str] = set()           # moves with nothing left for this node
         self._seen_moving: dict[str, float] = {}     # move -> when we first saw it moving
         self._admin: dict[str, tuple[str, int, str]] = {}  # move -> (client, msg_id, kind)
@@ -105,8 +104,7 @@ class Migrations(Driver):
                 return
         ids = []
         for slot, owner, dst in moves:
-            self._counter += 1
-            mig_id = f"{host.node_id}:{self._counter}"
+            mig_id = host.new_request_id("s")
             entry = {"op": "migrate_begin", "id": mig_id, "slot": slot, "from": owner, "to": dst}
             if not self._propose_meta(now, entry):
                 host._reply_error(out, src, msg_id, P.TEMPORARILY_UNAVAILABLE,
