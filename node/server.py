@@ -140,6 +140,7 @@ class Server(Endpoint):
         # reuse the ids of its earlier life, which the meta log has already decided.
         self._id_tag = f"{self._rng.getrandbits(32):08x}"
         self._id_counter = 0
+        self.origin_id = ""  # node id and that tag, from init: the origin of client entries
 
     # ----------------------------------------------------------------------------------------
     # Public interface
@@ -269,6 +270,7 @@ class Server(Endpoint):
                 self._reply_error(out, src, msg_id, P.CRASH, f"bad cluster config: {exc}")
                 return
             self.node_id = node_id
+            self.origin_id = f"{node_id}.{self._id_tag}"
             self.node_ids = sorted(set(node_ids) | {node_id})
             self._nodes = frozenset(self.node_ids) - {node_id}
             self.layout = layout

@@ -9,7 +9,12 @@ carries, for every node:
   group of the node its log's last index and commit lag (last index - commit), the groups it
   leads, and an estimate of its memory (keys and log entries held).
 
-and the meta group's leader uses the gossip view to *propose* two things to the meta log, where
+A member seen alive at a new incarnation (it refuted a suspicion, or it was started again) makes
+every group this node leads probe that member's log at once (RaftCore.reprobe): learners get no
+idle heartbeats and quiet groups none at all, so a restarted member would otherwise wait for the
+next entry to be found out.
+
+The meta group's leader also uses the gossip view to *propose* two things to the meta log, where
 Raft decides:
 
 - discovery: a node gossip reports alive that the meta log has not admitted (a spare outside the
@@ -105,6 +110,11 @@ class Health(Driver):
                 self._dead_since.setdefault(node, self._now)
             else:
                 self._dead_since.pop(node, None)
+                if event.get("state") == ALIVE and event.get("was") is not None \
+                        and self.host.raft is not None:
+                    # Alive again at a new incarnation: a refutation, or a restart. Groups
+                    # we lead probe its log (cheap if it merely refuted a suspicion).
+                    self.host.raft.peer_restarted(self._now, node)
         self.host._emit(event)
 
     # -- soft state -----------------------------------------------------------------------------

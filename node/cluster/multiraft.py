@@ -121,6 +121,13 @@ class MultiRaft:
             self._deadline = d
         return d
 
+    def peer_restarted(self, now: float, peer: str) -> None:
+        """`peer` runs again after a restart: every group we lead probes its log (RaftCore
+        reprobe)."""
+        for core in self.cores.values():
+            core.reprobe(now, peer)
+        self._deadline = None
+
     def touched(self) -> None:
         """A core was called directly (propose, read_index): its timers may have changed."""
         self._deadline = None

@@ -1,8 +1,11 @@
 """Client requests of one node: its own clients' (pending) and those other nodes routed to it
 (proxied); handing them to a group, retrying, answering (docs/cluster.md, "Routing").
 
-Own clients' requests are tracked by a node-local request id (rid):
-- write/cas: proposed to the owning group as `{"o": node, "r": rid, "w": watermark, "c": cmd}`
+Own clients' requests are tracked by a node-local request id (rid), counted from 1 in each life
+of the node process; the origin is `host.origin_id` (the node id and a tag of this life), so a
+node started again after a kill never collides with the rids its earlier life left in the
+groups' at-most-once tables (node/kv.py):
+- write/cas: proposed to the owning group as `{"o": origin, "r": rid, "w": watermark, "c": cmd}`
   (by this node's core if it is a member, else by a member it routes to); the origin answers
   when it applies that entry, or when the member that proposed it reports the result. Handed
   again under the same rid after a leader change, a rejection or `resubmit_after`; the group's
@@ -12,8 +15,9 @@ Own clients' requests are tracked by a node-local request id (rid):
 - read: a ReadIndex request (not in the log), served from the group's state machine once it has
   applied up to the confirmed index; answered 11 after `read_deadline` (a read changes nothing).
 
-Routed requests (`kv_route`) are proposed in our group under the origin's node id and rid and
-answered with `kv_route_ok` when applied (reads: when served); see node/cluster/router.py.
+Routed requests (`kv_route`, carrying the origin's `o`) are proposed in our group under that
+origin and rid and answered with `kv_route_ok` when applied (reads: when served); see
+node/cluster/router.py.
 `Requests` holds no IO: it sends through its host's `_send`/`_reply_error` into `out`.
 """
 
@@ -51,7 +55,8 @@ class _Pending:
 class _Proxy:
     """A request this node proposed in its group on behalf of another node (Router)."""
 
-    origin: str
+    src: str      # the node that routed it here (answers go to it)
+    origin: str   # its origin id (node and life): the key in the group's tables
     rid: int
     group: int
     cmd: list
@@ -91,7 +96,7 @@ class Requests:
             if p.cmd[0] == "read":
                 ok = core.read_index(now, p.rid)
             else:
-                ok = core.propose(now, {"o": host.node_id, "r": p.rid, "w": self.watermark(),
+                ok = core.propose(now, {"o": host.origin_id, "r": p.rid, "w": self.watermark(),
                                         "c": p.cmd})
             host.raft.touched()
             if ok:
@@ -104,7 +109,8 @@ class Requests:
         p.attempts += 1
         p.submitted_at = now
         p.handed = p.handed or p.cmd[0] != "read"
-        host._send(out, target, {"type": ROUTE, "rid": p.rid, "w": self.watermark(),
+        host._send(out, target, {"type": ROUTE, "rid": p.rid, "o": host.origin_id,
+                                 "w": self.watermark(),
                                  "cmd": p.cmd, "shard": group, "epoch": host.meta.epoch})
 
     @property
@@ -168,8 +174,10 @@ class Requests:
             self._proxy(now, src, rid, body, out)
             return
         p = self.pending.get(rid)
-        if p is None:
-            return  # answered already (a duplicate, or the result arrived another way)
+        if p is None or body.get("o") != host.origin_id:
+            # Answered already (a duplicate, or the result arrived another way), or an answer
+            # to an earlier life of this node whose rid we count again.
+            return
         if t == ROUTE_OK:
             if p.group is not None:
                 host.router.answered(p.group, src)
@@ -192,7 +200,7 @@ class Requests:
 
     def _proxy(self, now: float, src: str, rid: int, body: dict, out: list[dict]) -> None:
         host = self.host
-        cmd, w, shard = body.get("cmd"), body.get("w"), body.get("shard")
+        cmd, w, shard, origin = body.get("cmd"), body.get("w"), body.get("shard"), body.get("o")
         try:
             cmd = P.parse_client_request(P.command_body(cmd))
         except (P.Malformed, TypeError, KeyError, IndexError):
@@ -201,25 +209,29 @@ class Requests:
         if type(w) is not int:
             host._emit({"event": "bad_route", "src": src, "why": "watermark"})
             return
+        if type(origin) is not str or not origin.startswith(src + "."):
+            host._emit({"event": "bad_route", "src": src, "why": "origin"})
+            return
         group = host.router.group_of(cmd[1])
         core = host.raft.cores.get(group) if group is not None else None
         if group is None or group != shard or core is None:
-            host._send(out, src, {"type": ROUTE_MOVED, "rid": rid, "epoch": host.meta.epoch,
+            host._send(out, src, {"type": ROUTE_MOVED, "rid": rid, "o": origin,
+                                  "epoch": host.meta.epoch,
                                   "owner": group})
             return
-        key = (src, rid)
+        key = (origin, rid)
         proxy = self.proxied.get(key)
         if proxy is None:
-            proxy = self.proxied[key] = _Proxy(src, rid, group, cmd, now)
+            proxy = self.proxied[key] = _Proxy(src, origin, rid, group, cmd, now)
         self._arm(now)
         if cmd[0] == "read":
-            ok = proxy.read_index is not None or core.read_index(now, ["p", src, rid])
+            ok = proxy.read_index is not None or core.read_index(now, ["p", origin, rid])
         else:
-            ok = core.propose(now, {"o": src, "r": rid, "w": w, "c": cmd})
+            ok = core.propose(now, {"o": origin, "r": rid, "w": w, "c": cmd})
         host.raft.touched()
         if not ok:
             self.proxied.pop(key, None)
-            host._send(out, src, {"type": ROUTE_RETRY, "rid": rid})
+            host._send(out, src, {"type": ROUTE_RETRY, "rid": rid, "o": origin})
 
     # -- what the groups decided ---------------------------------------------------------------
     def applied(self, data: dict, result: tuple[int, str] | None, out: list[dict]) -> None:
@@ -228,17 +240,17 @@ class Requests:
         origin = data["o"]
         if result is not None and result[0] == MOVED:
             # Not applied: the group no longer (or not yet) serves the slot. Route it again.
-            if origin == host.node_id:
+            if origin == host.origin_id:
                 p = self.pending.get(data["r"])
                 if p is not None:
                     p.submitted_at = None
             else:
                 x = self.proxied.pop((origin, data["r"]), None)
                 if x is not None:
-                    host._send(out, origin, {"type": ROUTE_MOVED, "rid": x.rid,
+                    host._send(out, x.src, {"type": ROUTE_MOVED, "rid": x.rid, "o": x.origin,
                                              "epoch": host.meta.epoch, "owner": None})
             return
-        if origin == host.node_id:
+        if origin == host.origin_id:
             p = self.pending.pop(data["r"], None)
             if p is not None and result is not None:
                 code, text = result
@@ -250,7 +262,8 @@ class Requests:
         else:
             x = self.proxied.pop((origin, data["r"]), None)
             if x is not None and result is not None:
-                host._send(out, origin, {"type": ROUTE_OK, "rid": x.rid, "code": result[0],
+                host._send(out, x.src, {"type": ROUTE_OK, "rid": x.rid, "o": x.origin,
+                                        "code": result[0],
                                          "text": result[1]})
 
     def read_state(self, ctx: Any, index: int) -> None:
@@ -292,12 +305,12 @@ class Requests:
             self.indexed_reads -= 1
             code, value = host.shards[x.group].read(x.cmd[1])
             if code == MOVED:
-                host._send(out, x.origin, {"type": ROUTE_MOVED, "rid": x.rid,
+                host._send(out, x.src, {"type": ROUTE_MOVED, "rid": x.rid, "o": x.origin,
                                            "epoch": host.meta.epoch, "owner": None})
                 continue
-            reply = {"type": ROUTE_OK, "rid": x.rid, "code": code}
+            reply = {"type": ROUTE_OK, "rid": x.rid, "o": x.origin, "code": code}
             reply["text" if code else "value"] = value
-            host._send(out, x.origin, reply)
+            host._send(out, x.src, reply)
 
     def new_leader(self, now: float, group: Any, out: list[dict]) -> None:
         """A group has a (new) leader: hand it our waiting requests again (same rids)."""

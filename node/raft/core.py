@@ -799,6 +799,16 @@ class RaftCore:
             self._flush_at = min(self._flush_at, now)
             self._emit({"event": "wake", "term": self.term})
 
+    def reprobe(self, now: float, peer: str) -> None:
+        """Leader: `peer` was started again (gossip saw a new incarnation of it). Learn where
+        its log stands now: learners get no idle heartbeats and a quiet group none at all, so
+        without this a restarted member could wait for the next entry to be found out."""
+        pr = self._progress.get(peer)
+        if self.role != LEADER or pr is None:
+            return
+        pr.become_probe()
+        self._flush_at = min(self._flush_at, now)
+
     def _wake_follower(self, now: float) -> None:
         """A request at a quiet follower: run our election timer again, so that if the leader
         is gone, we find out (its next AppendEntries resets the timer as usual)."""
