@@ -194,7 +194,10 @@ class RaftInvariants:
         if commit > checked:
             committed = self._committed.setdefault(group, [None])
             log = core.log
-            for i in range(checked + 1, commit + 1):
+            # Entries compacted into a snapshot (installed from a leader, or restored after a
+            # restart) are not in the log to compare: the check resumes after them.
+            lo = max(checked, getattr(log, "snapshot_index", 0))
+            for i in range(lo + 1, commit + 1):
                 entry = (log.term(i), log.data(i))
                 if i < len(committed):
                     if committed[i] != entry:

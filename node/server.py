@@ -39,6 +39,7 @@ from node.gossip.timing import from_spec as gossip_timing_from_spec
 from node.raft.core import LEADER, MESSAGE_TYPES, RaftCore
 from node.raft.timing import DEFAULT, Timing
 from node.timing_spec import from_environ
+from node.storage.durable import install_snapshots, persist_turn, restore_node
 from node.storage.memdisk import MemDisk
 
 __all__ = ["Server", "ConfigError"]
@@ -60,6 +61,8 @@ _RAFT_FIELDS: dict[str, dict[str, tuple]] = {
     "raft_append_ack": {"term": _INT, "ack_term": _INT, "seq": _INT, "success": (bool,)},
     "raft_forward": {"term": _INT},
     "raft_timeout_now": {"term": _INT},
+    "raft_snapshot": {"term": _INT, "index": _INT, "snap_term": _INT, "config": (dict,),
+                      "commit": _INT, "seq": _INT},
 }
 # The same as (field, exact type) pairs: what JSON parsing gives, checked with `type(v) is t`.
 # A value that fails it is checked again the slow way, so int subclasses keep passing.
@@ -295,6 +298,7 @@ class Server(Endpoint):
             self._emit({"event": "init", "node_id": node_id, "node_ids": self.node_ids,
                         "config": self.config.to_dict(), "meta_voters": list(layout.meta_voters),
                         "spare": spare, "seeds": seeds})
+            restore_node(self, now, out)  # (docs/storage.md: recovery after a restart)
         elif node_id != self.node_id:
             self._emit({"event": "reinit_ignored", "node_id": node_id})
         self._send(out, src, {"type": "init_ok", "in_reply_to": msg_id})
@@ -383,6 +387,7 @@ class Server(Endpoint):
         raft = self.raft
         if raft is None:
             return
+        install_snapshots(self)
         for group, core in raft.cores.items():
             if core.lead != self._leaders.get(group):
                 self._leaders[group] = core.lead
@@ -424,6 +429,7 @@ class Server(Endpoint):
                 requests.read_state(ctx, index)
         if requests.indexed_reads:
             requests.serve_reads(out)
+        persist_turn(self)  # durable before any message of the turn leaves (docs/storage.md)
         node_id = self.node_id
         messages = raft.take_messages()
         if messages:

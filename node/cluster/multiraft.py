@@ -47,6 +47,8 @@ class MultiRaft:
         self._core_class = core_class
         self._deadline: float | None = None
         self._next_beat = _INF
+        # Records of groups created and stopped, for take_persist (docs/storage.md).
+        self._records: list[list] = []
 
     # -- groups ------------------------------------------------------------------------------
     def add_group(self, now: float, group: Any, voters: list[str],
@@ -67,13 +69,30 @@ class MultiRaft:
                                 joining=joining)
         self.cores[group] = core
         self._deadline = None
+        self._records.append(["g+", group, list(voters), list(learners), bool(joining)])
         if voters and voters[0] == self.node_id:
             core.campaign_by(now + FIRST_CAMPAIGN_DELAY)
         return core
 
+    def restore_group(self, now: float, group: Any, image: Any,
+                      timing: Timing | None = None) -> RaftCore:
+        """After a restart: this node's core of `group` as persisted (`image`: a
+        node/storage/records.py GroupImage), with no record written."""
+        core = self._core_class(group=group, node_id=self.node_id, voters=list(image.voters),
+                                learners=list(image.learners),
+                                rng=random.Random(self._rng.getrandbits(64)), now=now,
+                                timing=timing or self.timing, log=self._log,
+                                joining=image.joining)
+        hs = image.hard_state or [0, None, 0, image.joining, None]
+        core.restore(now, hs, image.entries, image.lo, image.snapshot)
+        self.cores[group] = core
+        self._deadline = None
+        return core
+
     def remove_group(self, group: Any) -> None:
         """Stop this node's core of `group` (it was removed from the group)."""
-        self.cores.pop(group, None)
+        if self.cores.pop(group, None) is not None:
+            self._records.append(["g-", group])
         self._deadline = None
 
     # -- inputs ------------------------------------------------------------------------------
@@ -133,6 +152,16 @@ class MultiRaft:
         self._deadline = None
 
     # -- outputs -----------------------------------------------------------------------------
+    def take_persist(self) -> list[list]:
+        """Every core's records to make durable (RaftCore.take_persist), before the messages
+        taken in the same turn are sent."""
+        out, self._records = self._records, []
+        for core in self.cores.values():
+            recs = core.take_persist()
+            if recs:
+                out.extend(recs)
+        return out
+
     def take_messages(self) -> list[tuple[str, dict]]:
         """(dest, body) to send: one per peer, coalesced, in first-send order."""
         by_dest: dict[str, list[dict]] = {}

@@ -7,8 +7,15 @@ Rules of this module:
 - Inputs: `step(now, src, body)` for a message from a peer, `tick(now)` when `next_deadline()`
   is due, `propose(now, data)` and `read_index(now, ctx)` from the local state machine.
 - Outputs collect until the caller takes them, in this order of handling:
-  `take_messages()` (send), `take_committed()` (apply), `take_read_states()` (serve once
-  applied >= index). Nothing is persisted: Maelstrom never restarts a node (docs/node.md).
+  `take_persist()` (make durable), `take_messages()` (send only after that is synced),
+  `take_committed()` (apply), `take_read_states()` (serve once applied >= index).
+- Durability (docs/storage.md; etcd's `Ready`): `take_persist()` returns the records of what
+  changed since the last call: entries appended or overwritten, the hard state (term, vote,
+  commit, and whether we may vote yet). The driver must have them on disk before it sends any
+  message taken in the same turn: a vote is granted, an append acknowledged, a term left only
+  once durable. (A leader counts its own log in the commit index before syncing: harmless,
+  since the commit reaches nobody, and no client, before the sync.) `restore()` rebuilds a
+  core from them after a restart.
 - `step` first settles the term (what every role does alike), then hands the message to the
   role's own step function; only the `become_*` methods change role.
 - Entry data and read contexts are opaque JSON values; `None` data is the leader's no-op.
@@ -21,6 +28,8 @@ Wire messages (bodies; every one carries `group` and `term`):
   raft_append_ack  {ack_term, seq, success, match | reject, hint_index, hint_term, ts?, props?,
                     reads?}
   raft_forward     {props?, reads?}                               (follower -> leader)
+  raft_snapshot    {index, snap_term, config, state, commit, seq, ts?}   (InstallSnapshot,
+                    whole: the entries a follower needs are compacted; answered by an ack)
 `reads` on raft_append are confirmed [ctx, index] pairs; on the ack/forward, contexts to confirm.
 `props` are proposals forwarded to the leader. `ts` is the requester's clock, echoed in the
 answer (a round-trip sample); `rtt` is a leader's measured quorum round trip, sent only when it
@@ -65,7 +74,7 @@ LEADER = "leader"
 
 MESSAGE_TYPES = frozenset({
     "raft_prevote", "raft_prevote_ok", "raft_vote", "raft_vote_ok",
-    "raft_append", "raft_append_ack", "raft_forward", "raft_timeout_now",
+    "raft_append", "raft_append_ack", "raft_forward", "raft_timeout_now", "raft_snapshot",
 })
 
 _INF = float("inf")
@@ -99,7 +108,7 @@ class RaftCore:
         self._rng = rng
         self._log_event = log
 
-        # Figure 2 state (volatile here: see the module docstring).
+        # Figure 2 state (persisted through take_persist(): see the module docstring).
         self.term = 0
         self.voted_for: str | None = None
         self.log = RaftLog()
@@ -148,6 +157,13 @@ class RaftCore:
 
         self._messages: list[tuple[str, dict]] = []
         self._read_states: list[tuple[Any, int]] = []
+        # The hard state last handed out by take_persist() (None: never).
+        self._persisted_hs: tuple | None = None
+        # Snapshot: [index, term, config entry, state] of the latest one (ours or installed);
+        # records of new ones for take_persist; one installed for the state machine to take.
+        self.snapshot: list | None = None
+        self._snap_records: list[list] = []
+        self._install: tuple[int, Any] | None = None
         # next_deadline(), cached: timers change only inside the public inputs below (step,
         # tick, propose, read_index, become_*), which clear it first thing.
         self._deadline: float | None = None
@@ -379,6 +395,99 @@ class RaftCore:
         return [(i, None if type(d) is dict and CONFIG_KEY in d else d)
                 for i, d in zip(range(lo, hi + 1), self.log.data_range(lo, hi))]
 
+    def hard_state(self) -> tuple:
+        """(term, voted_for, commit, joining, vote_floor or None): what must survive a crash
+        besides the log."""
+        floor = self._vote_floor
+        return (self.term, self.voted_for, self.commit, self._joining,
+                None if floor == _INF else floor)
+
+    def take_persist(self) -> list[list]:
+        """Records of what changed since the last call (docs/storage.md), to be made durable
+        before any message taken in the same turn is sent:
+        ["e", group, lo, [[term, data]...]]  entries lo.. (replacing any from lo on)
+        ["h", group, term, vote, commit, joining, vote_floor]"""
+        out, self._snap_records = self._snap_records, []
+        log = self.log
+        lo = log.dirty_from
+        if lo is not None:
+            log.dirty_from = None
+            lo = max(lo, log.snapshot_index + 1)  # (entries since compacted are in the "s")
+            if lo <= log.last_index:
+                out.append(["e", self.group, lo, log.entries(lo, log.last_index)])
+        hs = self.hard_state()
+        if hs != self._persisted_hs:
+            self._persisted_hs = hs
+            out.append(["h", self.group, *hs])
+        return out
+
+    def restore(self, now: float, hard_state: list | tuple, entries: list,
+                lo: int = 1, snapshot: list | None = None) -> None:
+        """After a restart: take back the persisted hard state, snapshot and log (entries lo..;
+        the log is empty before). The state machine takes the snapshot (take_install) and
+        replays the entries after it up to `commit`."""
+        term, vote, commit, joining, floor = hard_state
+        self._deadline = None
+        if snapshot is not None:
+            self._take_snapshot(snapshot, keep=False)
+        self.log.restore_entries(lo, entries)
+        self.log.dirty_from = None
+        self.term = term
+        self.voted_for = vote
+        self.commit = max(self.commit, min(commit, self.log.last_index))
+        self._joining = bool(joining)
+        self._vote_floor = _INF if floor is None else floor
+        self._sync_configs(now, lo)
+        self._set_membership(self._configs[-1][1], now)
+        self._persisted_hs = self.hard_state()
+        self.become_follower(now, term, None)
+        self._emit({"event": "restored", "term": term, "vote": vote, "commit": self.commit,
+                    "last_index": self.log.last_index, "joining": self._joining})
+
+    def compact(self, index: int, state: Any) -> None:
+        """The state machine's `state` after applying entries up to `index` (<= applied):
+        forget those entries; followers that need them get the snapshot instead."""
+        if index <= self.log.snapshot_index or index > self.applied:
+            return
+        config = self._config_at(index).to_entry()
+        snap = [index, self.log.term(index), config, state]
+        self.snapshot = snap
+        self.log.compact(index)
+        self._snap_records.append(["s", self.group, *snap, True])
+        self._emit({"event": "snapshot", "term": self.term, "index": index})
+
+    def take_install(self) -> tuple[int, Any] | None:
+        """(index, state) of a snapshot the state machine must load (installed from the
+        leader, or restored): then it applies entries from index + 1; clears it."""
+        out, self._install = self._install, None
+        return out
+
+    def _config_at(self, index: int) -> Membership:
+        m = self._configs[0][1]
+        for i, c in self._configs:
+            if i <= index:
+                m = c
+        return m
+
+    def _take_snapshot(self, snap: list, keep: bool) -> None:
+        """Make `snap` our latest snapshot: the log up to its index is compacted (kept after
+        it if `keep`, else emptied) and the state machine must load it."""
+        index, term, config, state = snap
+        self.snapshot = [index, term, config, state]
+        if keep:
+            self.log.compact(index)
+        else:
+            self.log.reset(index, term)
+        m = config_of(config)
+        configs = self._configs
+        del configs[1:]
+        if m is not None:
+            configs.append((index, m))
+        if index > self.commit:
+            self.commit = index
+        self.applied = index
+        self._install = (index, state)
+
     def take_read_states(self) -> list[tuple[Any, int]]:
         """(ctx, read_index) of confirmed reads of this node; clears them."""
         out, self._read_states = self._read_states, []
@@ -476,17 +585,20 @@ class RaftCore:
                 self._emit({"event": "timeout_now", "term": self.term, "from": src})
                 self.become_candidate(now, transfer=True)
             return
-        if m["type"] == "raft_append":
+        if m["type"] == "raft_append" or m["type"] == "raft_snapshot":
             self.lead = src
             self._last_leader_contact = now
             rtt = m.get("rtt")
             self._leader_rtt = rtt if type(rtt) is float and rtt > 0.0 else 0.0
             self._reset_election_timer(now)
-            self._handle_append(now, src, m)
+            if m["type"] == "raft_append":
+                self._handle_append(now, src, m)
+            else:
+                self._handle_snapshot(now, src, m)
 
     def _step_candidate(self, now: float, src: str, m: dict) -> None:
         t = m["type"]
-        if t == "raft_append":
+        if t == "raft_append" or t == "raft_snapshot":
             # Someone won this term.
             self.become_follower(now, self.term, src)
             self._step_follower(now, src, m)
@@ -656,6 +768,24 @@ class RaftCore:
             self._fwd_reads = []
         self._fwd_flush_at = _INF
         self._fwd_sent = 0
+        self._send(src, ack)
+
+    def _handle_snapshot(self, now: float, src: str, m: dict) -> None:
+        """InstallSnapshot: the leader compacted entries we lack."""
+        index, term = m["index"], m["snap_term"]
+        if index > self.commit:
+            keep = self.log.matches(index, term)
+            self._take_snapshot([index, term, m["config"], m["state"]], keep)
+            self._snap_records.append(["s", self.group, index, term, m["config"], m["state"],
+                                       keep])
+            self._sync_configs(now, index + 1)
+            if not keep:
+                self._set_membership(self._configs[-1][1], now)
+            self._emit({"event": "snapshot_installed", "term": self.term, "index": index,
+                        "from": src})
+        ack = _echo(m, {"type": "raft_append_ack", "ack_term": m["term"], "seq": m["seq"],
+                        "success": True, "match": self.commit})
+        # (commit >= index now: every entry up to our commit matches the leader's log)
         self._send(src, ack)
 
     def _schedule_forward(self, now: float) -> None:
@@ -1005,9 +1135,25 @@ class RaftCore:
         pr.sent_commit = max(pr.sent_commit, min(self.commit, pr.match))
         self._send(peer, msg)
 
+    def _send_snapshot(self, now: float, peer: str, pr: Progress) -> None:
+        index, term, config, state = self.snapshot
+        self._seq += 1
+        msg: dict[str, Any] = {"type": "raft_snapshot", "index": index, "snap_term": term,
+                               "config": config, "state": state, "commit": self.commit,
+                               "seq": self._seq, "ts": now}
+        pr.become_probe()
+        pr.next = index + 1
+        pr.inflight.append((self._seq, now))
+        pr.sent_seq = self._seq
+        pr.last_sent_at = now
+        self._send(peer, msg)
+
     def _send_append(self, now: float, peer: str, pr: Progress) -> None:
         log = self.log
         prev = pr.next - 1
+        if prev < log.snapshot_index and self.snapshot is not None:
+            self._send_snapshot(now, peer, pr)
+            return
         hi = min(log.last_index, prev + self.timing.max_batch_entries)
         entries = log.entries(pr.next, hi) if hi >= pr.next else []
         self._seq += 1
