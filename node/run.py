@@ -14,7 +14,8 @@ Durability (docs/storage.md): the Raft state goes to a write-ahead log in $FERRI
 (Jepsen's Maelstrom, which never restarts a node) the log goes to a fresh temporary directory
 removed at exit: the same code path, fsync included, with nothing left behind. Each turn's
 records are written and fsynced once (group commit) before any of the turn's messages is
-written to stdout. $FERRITE_FSYNC=0 skips the fsync (benchmark comparison only: unsafe).
+written to stdout. $FERRITE_FSYNC=0 skips the fsync, $FERRITE_WAL=off keeps the log in memory
+only (benchmark comparisons only: unsafe).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from node.raft.timing import DEFAULT, from_spec  # noqa: E402
 from node.server import ConfigError, Server  # noqa: E402
+from node.storage.memdisk import MemDisk  # noqa: E402
 from node.storage.wal import FileWAL  # noqa: E402
 
 try:
@@ -102,7 +104,11 @@ def main() -> int:
     if data_dir is None:
         scratch = data_dir = tempfile.mkdtemp(prefix="ferrite-node-")
     try:
-        disk = FileWAL(data_dir, fsync=os.environ.get("FERRITE_FSYNC", "1") != "0", log=log)
+        if os.environ.get("FERRITE_WAL") == "off":
+            disk = MemDisk()
+        else:
+            disk = FileWAL(data_dir, fsync=os.environ.get("FERRITE_FSYNC", "1") != "0",
+                           log=log)
     except OSError as e:
         err.write(f"ferrite node: cannot open the data directory {data_dir}: {e}\n".encode())
         err.flush()
