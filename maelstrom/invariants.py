@@ -10,7 +10,12 @@ checks:
 - terms and commit indexes never go back (per node and group);
 - state-machine safety: every node commits the same entry (term and data) at each index;
 - ReadIndex: a leader confirms a read only once a majority (itself included) answered
-  AppendEntries that it sent *in its current term, after the read arrived*.
+  AppendEntries that it sent *in its current term, after the read arrived*;
+- durability across restarts (docs/storage.md): a node grants its vote in a term to one
+  candidate only, as the grants that arrive show (a restarted node that forgot its vote grants
+  another), and a core restored after a restart (`restored`) starts at no lower term than one
+  its node's messages delivered before carried (messages leave only once their state is
+  synced, so a delivered message proves its term durable).
 
 For the last rule, which message an acknowledgement answers is taken from causality, not from
 the ack's fields: an ack is caused by the AppendEntries its sender was stepping when it sent it,
@@ -76,6 +81,8 @@ class RaftInvariants:
         self._stepping: dict[int, tuple] = {}  # core -> (src, key) of the input now stepped
         self._views: dict[int, _LeaderView] = {}
         self.attached = 0          # cores observed
+        self._grants: dict[tuple, str] = {}  # (voter, group, term) -> candidate it granted
+        self._durable: dict[tuple, int] = {}  # (node, group) -> highest term delivered
 
     # -- attaching -----------------------------------------------------------------------
     def attach(self, core: Any) -> None:
@@ -86,6 +93,10 @@ class RaftInvariants:
             # A key for this core's life (id() is reused once a removed core is collected).
             core.oracle_key = self.attached
             self._committed.setdefault(core.group, [None])
+            floor = self._durable.get((core.id, core.group), 0)
+            if getattr(core, "restored", False) and core.term < floor:
+                self._violation(core, f"restarted at term {core.term}, below term {floor} "
+                                      f"of a message it had sent")
 
     @property
     def ok(self) -> bool:
@@ -104,6 +115,15 @@ class RaftInvariants:
         self._stepping[core.oracle_key] = (src, key)
         self._trail.append((self.events, core.id, core.group, "recv", src, t, m.get("term"),
                             m.get("seq"), m.get("ack_term"), core.role, core.term))
+        term = m.get("term")
+        if t != "raft_prevote" and t != "raft_prevote_ok" and type(term) is int:
+            if term > self._durable.get((src, core.group), 0):
+                self._durable[(src, core.group)] = term
+            if t == "raft_vote_ok" and m.get("granted") is True:
+                holder = self._grants.setdefault((src, core.group, term), core.id)
+                if holder != core.id:
+                    self._violation(core, f"{src} granted its vote in term {term} to {holder} "
+                                          f"and to {core.id}")
         if t == "raft_append_ack":
             causes = self._acks.get((src, core.id, core.group, key))
             if not causes:

@@ -257,3 +257,24 @@ def test_a_vote_survives_a_restart(core_class: type, double: bool) -> None:
     c2.step(1.1, "b", {"type": "raft_vote", "term": 1, "group": 0, "last_index": 0,
                        "last_term": 0})
     assert c2.take_messages()[0][1]["granted"] is double
+
+
+def test_oracle_flags_a_second_grant_in_a_term_and_a_term_gone_back_at_restart() -> None:
+    inv = RaftInvariants()
+    a, b = (RaftCore(group=0, node_id=x, voters=["a", "b", "c"], rng=random.Random(1), now=0.0)
+            for x in "ab")
+    inv.attach(a)
+    inv.attach(b)
+    grant = {"type": "raft_vote_ok", "term": 3, "granted": True, "group": 0}
+    a.step(0.1, "c", dict(grant))
+    a.step(0.1, "c", dict(grant))  # (a duplicate of the same grant is no violation)
+    assert inv.violations == []
+    b.step(0.2, "c", dict(grant))
+    assert [v["what"] for v in inv.violations] == ["c granted its vote in term 3 to a and to b"]
+    # c restarts: restored at the term its delivered grant carried, fine; below it, flagged.
+    for term, flagged in ((3, False), (2, True)):
+        inv.violations.clear()
+        c = RaftCore(group=0, node_id="c", voters=["a", "b", "c"], rng=random.Random(1), now=0.0)
+        c.restore(1.0, [term, "a", 0, False, None], [])
+        inv.attach(c)
+        assert bool(inv.violations) is flagged

@@ -440,6 +440,7 @@ class RaftCore:
         self._sync_configs(now, lo)
         self._set_membership(self._configs[-1][1], now)
         self._persisted_hs = self.hard_state()
+        self.restored = True  # (test oracles: maelstrom/invariants.py)
         self.become_follower(now, term, None)
         self._emit({"event": "restored", "term": term, "vote": vote, "commit": self.commit,
                     "last_index": self.log.last_index, "joining": self._joining})
