@@ -322,3 +322,32 @@ def test_checker_counts_moves_resumed_by_a_new_leader() -> None:
     # A leader change in an unrelated group, or after the move, is not a resumption.
     other = calm + [leader("n7", 3, 2, 1.5), leader("n2", 1, 2, 3.0)]
     assert check_cluster(other)["migrations"]["resumed"] == 0
+
+
+def test_a_node_started_again_does_not_collide_with_its_earlier_life() -> None:
+    # Request ids count from 1 in each life of a node process. The groups' at-most-once tables
+    # still hold the rids of the earlier life (and its watermark): keyed by the node id alone,
+    # the new life's first writes were taken for copies of old ones and never applied.
+    from test_cluster_migration import _ask
+
+    c = Cluster(9)
+    c.run(2.0)
+    n0 = c.servers["n0"]
+    origin = next(i for i in c.ids if 1 not in c.servers[i].meta.member_groups(i))
+    key = _key_in_group(n0, 1)
+    for v in range(5):
+        assert _ask(c, origin, {"type": "write", "msg_id": 10 + v, "key": key,
+                                "value": v})["type"] == "write_ok"
+    old_origin = c.servers[origin].origin_id
+    # Kill and start again: a new process (another seed) on the same disk, init again.
+    c.servers[origin] = Server(seed=99, config=n0.config, log=c._log,
+                               disk=c.servers[origin].disk)
+    c.deliver({"src": "c0", "dest": origin, "body": {"type": "init", "msg_id": 1,
+                                                     "node_id": origin, "node_ids": c.ids}})
+    c.run(1.0)
+    assert c.servers[origin].origin_id != old_origin
+    assert _ask(c, origin, {"type": "write", "msg_id": 30, "key": key,
+                            "value": 100})["type"] == "write_ok"
+    assert _ask(c, origin, {"type": "cas", "msg_id": 31, "key": key, "from": 100,
+                            "to": 101})["type"] == "cas_ok"
+    assert _ask(c, "n0", {"type": "read", "msg_id": 32, "key": key})["value"] == 101
