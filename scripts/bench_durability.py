@@ -12,6 +12,7 @@
 
     scripts/bench_durability.py                       # everything
     scripts/bench_durability.py --skip-process --entries 20000
+    scripts/bench_durability.py --only-process --rate 3000 --time-limit 20
 """
 
 from __future__ import annotations
@@ -145,11 +146,13 @@ def main() -> int:
     ap.add_argument("--wal-seconds", type=float, default=10)
     ap.add_argument("--entries", type=int, default=100_000)
     ap.add_argument("--skip-process", action="store_true")
+    ap.add_argument("--only-process", action="store_true")
     args = ap.parse_args()
     if not args.skip_process:
         process_table(args)
-    wal_cost(args)
-    restart_time(args)
+    if not args.only_process:
+        wal_cost(args)
+        restart_time(args)
     return 0
 
 

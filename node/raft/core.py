@@ -1112,7 +1112,8 @@ class RaftCore:
                     # Busy: let this follower's next round gather more (Timing.busy_round_ops).
                     self._flush_at = min(self._flush_at, pr.last_sent_at + gap)
                     continue
-            elif pr.state == REPLICATE and pr.urgent(min(commit, pr.match)):
+            elif pr.state == REPLICATE and pr.urgent(min(commit, pr.match)) \
+                    and pr.match >= self.log.snapshot_index:  # (else no term to anchor on)
                 # The window is closed but this follower's clients wait on news we hold:
                 # send it as a notice, which needs no ack and so costs one message.
                 self._send_notice(peer, pr)
