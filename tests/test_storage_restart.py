@@ -47,6 +47,7 @@ class Cluster:
         self.restarts = 0
         self.lost_records = 0
         self.doomed: set[str] = set()  # killed at the end of their next call, before sync
+        self.events: dict[str, int] = {}  # node log events by name
         for i in self.ids:
             self.start(i)
 
@@ -66,7 +67,9 @@ class Cluster:
         self.restarts += 1
 
     def _log(self, event: dict) -> None:
-        if event.get("event") == "internal_error":
+        name = event.get("event")
+        self.events[name] = self.events.get(name, 0) + 1
+        if name == "internal_error":
             raise AssertionError(event.get("traceback"))
 
     def _turn_end(self, node: str, out: list) -> None:
@@ -224,6 +227,7 @@ def test_snapshots_compact_logs_and_restarted_nodes_install_them(monkeypatch) ->
     snaps = [core.log.snapshot_index for s in c.servers.values()
              for g, core in s.raft_cores().items() if g != 0]
     assert min(snaps) > 0
+    assert c.events.get("snapshot_installed", 0) > 0  # InstallSnapshot to a lagging follower
     assert all(d.rewrites > 0 for d in c.disks.values())
     assert max(len(d.load()) for d in c.disks.values()) < 250
 
