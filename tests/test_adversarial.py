@@ -63,3 +63,16 @@ def test_no_invariants_flag_leaves_the_oracle_out(tmp_path) -> None:
     opts = adversarial_options(1, time_limit=3.0, sim_node="node.server:Server",
                                invariants=False)
     assert "invariants" not in _run(opts, tmp_path)
+
+
+def test_a_restarted_node_never_serves_a_read_with_its_earlier_life_index(tmp_path) -> None:
+    # Seed 186 of the mix with kills (found by `scripts/sweep_adversarial.py --kill
+    # --lose-unsynced`): n2 forwarded a read, was killed and started again at once; the leader,
+    # paused meanwhile, confirmed the old read later, and its answer (an older index) matched a
+    # new read of the new life under the same rid: a stale read. Read contexts now name the
+    # node's life.
+    opts = adversarial_options(186, time_limit=20.0, sim_node="node.server:Server", kill=True,
+                               lose_unsynced=True)
+    r = _run(opts, tmp_path)
+    assert r["workload"]["valid?"] is True, r["workload"].get("failures")
+    assert r["nemesis"]["kills"] >= 10

@@ -94,7 +94,7 @@ class Requests:
         core = host.raft.cores.get(group)
         if core is not None:
             if p.cmd[0] == "read":
-                ok = core.read_index(now, p.rid)
+                ok = core.read_index(now, ["o", host.origin_id, p.rid])
             else:
                 ok = core.propose(now, {"o": host.origin_id, "r": p.rid, "w": self.watermark(),
                                         "c": p.cmd})
@@ -267,14 +267,18 @@ class Requests:
                                          "text": result[1]})
 
     def read_state(self, ctx: Any, index: int) -> None:
-        """A ReadIndex read of ours (ctx = rid) or routed to us (["p", origin, rid]) is
-        confirmed at `index`."""
-        if type(ctx) is int:
-            p = self.pending.get(ctx)
+        """A ReadIndex read of ours (["o", origin, rid]) or routed to us (["p", origin, rid]) is
+        confirmed at `index`. Ours name this life's origin: a leader may confirm a read the
+        node's earlier life asked for, whose rid this life counts again for another read (which
+        the old, lower index would serve stale)."""
+        if type(ctx) is not list or len(ctx) != 3:
+            return
+        if ctx[0] == "o":
+            p = self.pending.get(ctx[2]) if ctx[1] == self.host.origin_id else None
             if p is not None and p.read_index is None:
                 p.read_index = index
                 self.indexed_reads += 1
-        elif type(ctx) is list and len(ctx) == 3:
+        else:
             x = self.proxied.get((ctx[1], ctx[2]))
             if x is not None and x.read_index is None:
                 x.read_index = index
