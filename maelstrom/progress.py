@@ -49,15 +49,19 @@ class Progress:
             self._shown = False
 
 
+def _live(quiet: bool, stream: TextIO) -> bool:
+    """Whether to draw a live line: not quiet, and `stream` is a terminal."""
+    if quiet:
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def progress_for(quiet: bool, stream: TextIO = sys.stderr) -> Progress | None:
     """A Progress if `stream` is a terminal and we are not quiet, else None."""
-    if quiet:
-        return None
-    try:
-        tty = stream.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    return Progress(stream) if tty else None
+    return Progress(stream) if _live(quiet, stream) else None
 
 
 class CountProgress:
@@ -109,10 +113,4 @@ def _clock(seconds: float) -> str:
 def count_progress_for(quiet: bool, what: str, unit: str, total: int,
                        stream: TextIO = sys.stderr) -> CountProgress | None:
     """A CountProgress if `stream` is a terminal and we are not quiet, else None."""
-    if quiet:
-        return None
-    try:
-        tty = stream.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    return CountProgress(stream, what, unit, total) if tty else None
+    return CountProgress(stream, what, unit, total) if _live(quiet, stream) else None
