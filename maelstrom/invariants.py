@@ -93,10 +93,15 @@ class RaftInvariants:
             # A key for this core's life (id() is reused once a removed core is collected).
             core.oracle_key = self.attached
             self._committed.setdefault(core.group, [None])
-            floor = self._durable.get((core.id, core.group), 0)
-            if getattr(core, "restored", False) and core.term < floor:
-                self._violation(core, f"restarted at term {core.term}, below term {floor} "
-                                      f"of a message it had sent")
+            if getattr(core, "restored", False):
+                floor = self._durable.get((core.id, core.group), 0)
+                if core.term < floor:
+                    self._violation(core, f"restarted at term {core.term}, below term {floor} "
+                                          f"of a message it had sent")
+            else:
+                # A new core (the node joined the group, maybe again after its removal): its
+                # terms start afresh, bound by nothing the node's earlier core of the group sent.
+                self._durable[(core.id, core.group)] = core.term
 
     @property
     def ok(self) -> bool:
