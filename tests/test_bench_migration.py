@@ -6,24 +6,20 @@ script's to print."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
 import pytest
 
 from maelstrom.hosts.sim import load_node_class
+from file_module import import_file
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = str(ROOT / "tests" / "nodes" / "broken_moves.py")
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_migration_under_test",
-                                                  ROOT / "scripts" / "bench_migration.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file(ROOT / "scripts" / "bench_migration.py", "bench_migration_under_test")
 
 
 bench = _bench()

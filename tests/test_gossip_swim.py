@@ -47,8 +47,10 @@ def drain(s: Swim) -> None:
     s.take_messages()
 
 
-def run_until(s: Swim, t: float, now: float = 0.0) -> list[tuple[float, str, dict]]:
-    """Tick `s` at each of its deadlines up to t; return what it sent, with times."""
+def run_until(s: Swim, t: float, now: float = 0.0,
+              answer: bool = False) -> list[tuple[float, str, dict]]:
+    """Tick `s` at each of its deadlines up to t; return what it sent, with times. With
+    `answer`, every ping it sends is acknowledged at once (a healthy cluster)."""
     sent = []
     while True:
         d = s.next_deadline()
@@ -56,7 +58,13 @@ def run_until(s: Swim, t: float, now: float = 0.0) -> list[tuple[float, str, dic
             return sent
         now = max(now, d)
         s.tick(now)
-        sent += [(now, dest, body) for dest, body in s.take_messages()]
+        out = s.take_messages()
+        if answer:
+            for dest, body in out:
+                if body["type"] == "gossip_ping":
+                    s.step(now, dest, {"type": "gossip_ack", "seq": body["seq"]})
+            out += s.take_messages()
+        sent += [(now, dest, body) for dest, body in out]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,28 +232,12 @@ def test_retransmit_limit_grows_with_log_n() -> None:
     assert limits == {2: 4, 9: 4, 10: 8, 99: 8, 100: 12}
 
 
-def run_answered(s: Swim, t: float, now: float = 0.0) -> list[tuple[float, str, dict]]:
-    """As run_until, with every ping `s` sends acknowledged at once (a healthy cluster)."""
-    sent = []
-    while True:
-        d = s.next_deadline()
-        if d > t:
-            return sent
-        now = max(now, d)
-        s.tick(now)
-        out = s.take_messages()
-        for dest, body in out:
-            if body["type"] == "gossip_ping":
-                s.step(now, dest, {"type": "gossip_ack", "seq": body["seq"]})
-        sent += [(now, dest, body) for dest, body in out + s.take_messages()]
-
-
 def test_news_is_also_pushed_on_the_gossip_timer_but_a_quiet_member_pushes_nothing() -> None:
     a = make("a", ["b", "c", "d", "e"])
     drain(a)
-    assert not [m for m in run_answered(a, 3.0) if m[2]["type"] == "gossip_push"]
+    assert not [m for m in run_until(a, 3.0, answer=True) if m[2]["type"] == "gossip_push"]
     feed(a, [[SUSPECT, "e", 0, "b"]], now=3.0)
-    pushes = [m for m in run_answered(a, 3.5, 3.0) if m[2]["type"] == "gossip_push"]
+    pushes = [m for m in run_until(a, 3.5, 3.0, answer=True) if m[2]["type"] == "gossip_push"]
     assert pushes and all(m[2]["updates"][0][:2] == [SUSPECT, "e"] for m in pushes[:3])
     assert {m[1] for m in pushes} <= {"b", "c", "d", "e"}   # suspects get it too
 

@@ -5,7 +5,6 @@ the joint step is caught; learners promoted; a removed leader steps down; Timeou
 
 from __future__ import annotations
 
-import importlib.util
 import random
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from node.raft import quorum
 from node.raft.core import LEADER, RaftCore
 from node.raft.membership import Membership
 from test_raft_random import Cluster, NetConfig, SafetyViolation, _leader
+from file_module import import_file
 
 FAULTS = dict(loss=0.05, duplicate=0.05, max_delay=0.03, slow=0.1, slow_delay=1.0)
 
@@ -73,10 +73,7 @@ def test_joint_consensus_keeps_every_invariant_under_faults(seed: int) -> None:
 
 def _no_joint_core() -> type:
     path = Path(__file__).parent / "nodes" / "no_joint.py"
-    spec = importlib.util.spec_from_file_location("no_joint_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.NoJointCore
+    return import_file(path, "no_joint_under_test").NoJointCore
 
 
 def _split_during_a_change(core_class: type) -> Cluster:

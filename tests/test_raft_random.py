@@ -10,7 +10,6 @@ faults heal.
 from __future__ import annotations
 
 import heapq
-import importlib.util
 import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from maelstrom.invariants import RaftInvariants
 from node.raft.core import LEADER, RaftCore
 from node.raft.membership import config_of
 from node.raft.timing import DEFAULT, Timing
+from file_module import import_file
 
 
 class SafetyViolation(AssertionError):
@@ -279,10 +279,7 @@ def test_safety_with_delays_far_beyond_the_election_timeout(n: int, seed: int) -
 
 def _stale_ack_core() -> type:
     path = Path(__file__).parent / "nodes" / "stale_acks.py"
-    spec = importlib.util.spec_from_file_location("stale_acks_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.StaleAckCore
+    return import_file(path, "stale_acks_under_test").StaleAckCore
 
 
 def test_oracle_catches_a_leader_that_takes_acks_of_an_older_term() -> None:
